@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   delivery_failed: 502,
   model_load_failed: 500,
   config_invalid: 500,
+  /** An unexpected failure (a bug or an unavailable store); the message says nothing more. */
+  internal_error: 500,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
