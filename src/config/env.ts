@@ -1,7 +1,7 @@
 /**
  * Environment overrides. Each entry maps one variable onto one config key; values are coerced from text
  * (integers, `false`) but left as text when they don't look right, so validation reports them verbatim
- * (`server.port (from GLMBOT_PORT): expected integer 1–65535, got "abc"`).
+ * (`server.port (from GLMBOT_PORT): expected integer 0–65535, got "abc"`).
  * Webhook secrets (`GLMBOT_WEBHOOK_TOKEN` / `GLMBOT_WEBHOOK_SECRET`) are not here: see `secrets.ts`.
  * Discord/Slack variables are added to {@link ENV_OVERRIDES} when those adapters' sections exist.
  */

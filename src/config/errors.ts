@@ -1,6 +1,6 @@
 /**
  * Turns zod issues into one readable, secret-free error:
- * `config: server.port: expected integer 1–65535, got "abc"`.
+ * `config: server.port: expected integer 0–65535, got "abc"`.
  */
 import type { ZodError, ZodIssue } from "zod";
 import { GlmbotError } from "../core/errors.js";

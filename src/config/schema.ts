@@ -91,7 +91,7 @@ const memorySchema = z
 const serverSchema = z
   .object({
     host: str("expected a host name or IP address", 1),
-    port: intIn(1, 65535),
+    port: intIn(0, 65535),
     bodyLimit: intIn(1024, 64 * 1024 * 1024),
   })
   .strict();

@@ -83,9 +83,9 @@ test("an unknown key is named", () => {
 test("a bad value is named with what was expected", () => {
   assert.equal(
     failure(() => loadConfig({ env: { GLMBOT_PORT: "abc" } })),
-    'config: server.port (from GLMBOT_PORT): expected integer 1–65535, got "abc"',
+    'config: server.port (from GLMBOT_PORT): expected integer 0–65535, got "abc"',
   );
-  assert.match(failure(() => loadConfig({ file: yamlFile("server:\n  port: 70000\n"), env: {} })), /^config: server\.port: expected integer 1–65535, got 70000$/);
+  assert.match(failure(() => loadConfig({ file: yamlFile("server:\n  port: 70000\n"), env: {} })), /^config: server\.port: expected integer 0–65535, got 70000$/);
   assert.match(failure(() => loadConfig({ file: yamlFile("model:\n  gpu: rocm\n"), env: {} })), /model\.gpu: expected one of auto\|cuda\|vulkan\|metal\|false, got "rocm"/);
   assert.match(failure(() => loadConfig({ file: yamlFile("model:\n  gpuLayers: -1\n"), env: {} })), /model\.gpuLayers: expected "auto" or integer 0–1000, got -1/);
   assert.match(failure(() => loadConfig({ file: yamlFile("generation:\n  temperature: hot\n"), env: {} })), /generation\.temperature: expected number 0–2, got "hot"/);
