@@ -4,4 +4,5 @@ import { register } from "tsx/esm/api";
 
 register();
 const { main } = await import("../src/cli.ts");
-process.exitCode = await main(process.argv.slice(2));
+// Exit explicitly: after a clean stop nothing should remain, but a stray handle must not keep a stopped bot alive.
+process.exit(await main(process.argv.slice(2)));

@@ -1,0 +1,138 @@
+/**
+ * The composition root: the only module that wires concrete classes together
+ * (config → model file → LlamaEngine → memory store → ConversationManager → webhook server).
+ * Core, inference and adapters only know each other through core's ports.
+ */
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { pino, type Logger } from "pino";
+import type { FastifyInstance } from "fastify";
+import { loadConfig, redactConfig, resolveThreads, type Config } from "./config.js";
+import { ConversationManager } from "./core/ConversationManager.js";
+import { createConversationStore, type ConversationStore } from "./core/memory.js";
+import type { InferenceEngine } from "./core/ports.js";
+import { createWebhookServer } from "./adapters/webhook/index.js";
+import { createLlamaEngine } from "./inference/index.js";
+import { resolveModel } from "./inference/resolveModel.js";
+import { bindCoreMetrics, createMetricsRegistry } from "./metrics.js";
+import { LateBoundService } from "./LateBoundService.js";
+
+export interface ServeOptions {
+  /** `--config FILE`, merged over config/default.yaml. */
+  configFile?: string;
+  /** Environment for GLMBOT_* overrides and secrets. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** Logger; default pino at `log.level` on stdout, with secrets redacted. */
+  logger?: Logger;
+}
+
+/** A started service. `stop()` is what SIGTERM/SIGINT run. */
+export interface RunningService {
+  config: Config;
+  /** The bound address, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  /** Graceful stop: refuse new work, let running replies finish within `shutdown.graceMs`, then cancel them, flush memory, dispose the model. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Start glmbot: load and validate the config, start the HTTP server (so `/healthz` answers and `/readyz`
+ * says why it is not ready while the model downloads/loads), resolve the model file, load it, open memory,
+ * then accept messages.
+ *
+ * @throws GlmbotError `config_invalid` (bad config), `model_load_failed` (no model file / llama.cpp's reason),
+ *   or the listen error (port in use). Everything started before the failure is closed again.
+ */
+export async function serve(options: ServeOptions = {}): Promise<RunningService> {
+  const config = loadConfig({ file: options.configFile, env: options.env ?? process.env });
+  const log = options.logger ?? pino({ level: config.log.level, base: undefined });
+  log.info({ config: redactConfig(config) }, "glmbot starting");
+
+  const metrics = createMetricsRegistry({ defaultMetrics: true });
+  const service = new LateBoundService();
+  let readiness: { ready: boolean; reason?: string } = { ready: false, reason: "model is loading" };
+  const app: FastifyInstance = createWebhookServer({
+    config,
+    service,
+    isReady: () => readiness,
+    logger: log.child({ component: "webhook" }),
+    metrics,
+  });
+
+  let engine: InferenceEngine | undefined;
+  let store: ConversationStore | undefined;
+  let manager: ConversationManager | undefined;
+  const release = async () => {
+    await app.close().catch(() => undefined);
+    await store?.close().catch(() => undefined);
+    await engine?.dispose().catch(() => undefined);
+  };
+
+  try {
+    await app.listen({ host: config.server.host, port: config.server.port });
+    const address = app.server.address();
+    const port = typeof address === "object" && address ? address.port : config.server.port;
+    const url = `http://${config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host}:${port}`;
+    log.info({ url }, "listening; loading the model");
+
+    readiness = { ready: false, reason: "model is downloading or loading" };
+    const modelPath = await resolveModel(config.model.source, { modelsDir: config.model.modelsDir });
+    engine = await createLlamaEngine({
+      modelPath,
+      chatFormat: config.model.chatFormat,
+      gpu: config.model.gpu,
+      allowCpuFallback: config.model.allowCpuFallback,
+      gpuLayers: config.model.gpuLayers,
+      contextSize: config.model.contextSize,
+      sequences: config.model.sequences,
+      threads: resolveThreads(config.model.threads),
+      logger: log.child({ component: "inference" }),
+    });
+    log.info({ model: engine.info, file: path.basename(modelPath) }, "model loaded");
+
+    mkdirSync(config.dataDir, { recursive: true });
+    store = await createConversationStore({
+      url: config.memory.url || undefined,
+      dataDir: config.dataDir,
+      maxTurns: config.conversation.maxStoredTurns,
+      idleTtlMs: config.conversation.idleTtlMs,
+      onError: (err) => log.error({ err }, "memory store error"),
+    });
+    manager = new ConversationManager({
+      engine,
+      store,
+      defaults: {
+        systemPrompt: config.conversation.systemPrompt,
+        maxTokens: config.generation.maxTokens,
+        temperature: config.generation.temperature,
+        topP: config.generation.topP,
+        topK: config.generation.topK,
+        repeatPenalty: config.generation.repeatPenalty,
+        seed: config.generation.seed ?? undefined,
+      },
+      queue: config.queue,
+      contextSize: config.model.contextSize,
+      logger: log.child({ component: "core" }),
+    });
+    bindCoreMetrics(metrics, manager.events);
+    service.bind(manager);
+    readiness = { ready: true };
+    log.info({ url }, "ready");
+
+    let stopping: Promise<void> | undefined;
+    const stop = () =>
+      (stopping ??= (async () => {
+        readiness = { ready: false, reason: "shutting down" };
+        log.info({ graceMs: config.shutdown.graceMs }, "shutting down");
+        const closing = app.close();
+        await manager!.shutdown({ graceMs: config.shutdown.graceMs });
+        await closing;
+        await release();
+        log.info("stopped");
+      })());
+    return { config, url, stop };
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}
