@@ -7,6 +7,8 @@
  * Defaults live in `config/default.yaml` only (one source of truth), not here.
  */
 import { z } from "zod";
+import { DiscordSectionSchema } from "../adapters/discord/config.js";
+import { SlackSectionSchema } from "../adapters/slack/config.js";
 
 /** An integer in [min, max] with the uniform message `expected integer min–max` (or `message`). */
 export function intIn(min: number, max: number, message?: string) {
@@ -158,6 +160,8 @@ const sections = {
   server: serverSchema,
   shutdown: shutdownSchema,
   log: logSchema,
+  discord: DiscordSectionSchema.default({}),
+  slack: SlackSectionSchema.default({}),
 };
 
 /** The merged YAML (+ env) before secrets are resolved. */
