@@ -126,6 +126,7 @@ describe("ConversationManager: what is not stored", () => {
       const sink = new FakeSink();
       await (await h.manager.submit(message(direct(), ALICE, "hm"), sink)).done;
       assert.equal(sink.error?.code, "generation_failed");
+      assert.equal(sink.error?.details.reason, "empty_reply");
       assert.deepEqual(await h.manager.history(direct().key), []);
     } finally {
       await h.close();

@@ -67,6 +67,7 @@ export function errorText(error: Pick<GlmbotError, "code" | "message" | "details
     case "shutting_down":
       return "🔄 The bot is restarting. Please send your message again in a minute.";
     case "generation_failed":
+      if (d.reason === "empty_reply") return EMPTY_REPLY_TEXT;
       return "⚠️ Sorry, the model failed to generate a reply. Please try again.";
     case "cancelled":
       return "⏹️ Stopped.";

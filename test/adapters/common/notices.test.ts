@@ -40,4 +40,8 @@ describe("notices", () => {
     assert.match(withFinishMarker("x", "length"), /length limit/);
     assert.ok(EMPTY_REPLY_TEXT.trim().length > 0);
   });
+
+  test("core's empty-reply failure reads as the empty-reply notice", () => {
+    assert.equal(errorText(new GlmbotError("generation_failed", "The model returned an empty reply.", { reason: "empty_reply" })), EMPTY_REPLY_TEXT);
+  });
 });
