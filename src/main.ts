@@ -5,24 +5,30 @@
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { pino, type Logger } from "pino";
+import type { Logger } from "pino";
 import type { FastifyInstance } from "fastify";
 import { loadConfig, redactConfig, resolveThreads, type Config } from "./config.js";
 import { ConversationManager } from "./core/ConversationManager.js";
 import { createConversationStore, type ConversationStore } from "./core/memory.js";
 import type { InferenceEngine } from "./core/ports.js";
+import { createDiscordAdapter, resolveDiscordOptions, type DiscordAdapter } from "./adapters/discord/index.js";
+import { createSlackAdapter, resolveSlackOptions, type SlackAdapter } from "./adapters/slack/index.js";
 import { createWebhookServer } from "./adapters/webhook/index.js";
 import { createLlamaEngine } from "./inference/index.js";
 import { resolveModel } from "./inference/resolveModel.js";
 import { bindCoreMetrics, createMetricsRegistry } from "./metrics.js";
 import { LateBoundService } from "./LateBoundService.js";
+import { collectSecrets, createLogger } from "./ops/logger.js";
 
 export interface ServeOptions {
   /** `--config FILE`, merged over config/default.yaml. */
   configFile?: string;
   /** Environment for GLMBOT_* overrides and secrets. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
-  /** Logger; default pino at `log.level` on stdout, with secrets redacted. */
+  /**
+   * Logger; default pino at `log.level` on stdout (JSON lines, human-readable on a terminal), with credential
+   * fields redacted and every known secret value masked (src/ops/logger.ts).
+   */
   logger?: Logger;
 }
 
@@ -44,8 +50,13 @@ export interface RunningService {
  *   or the listen error (port in use). Everything started before the failure is closed again.
  */
 export async function serve(options: ServeOptions = {}): Promise<RunningService> {
-  const config = loadConfig({ file: options.configFile, env: options.env ?? process.env });
-  const log = options.logger ?? pino({ level: config.log.level, base: undefined });
+  const env = options.env ?? process.env;
+  const config = loadConfig({ file: options.configFile, env });
+  // Resolve the chat adapters' options now, so a bad section or an unreadable token file stops start-up at once.
+  const discordOptions = resolveDiscordOptions(config.discord, env);
+  const slackOptions = resolveSlackOptions(config.slack, env);
+  const secrets = [...collectSecrets(config, env), ...(discordOptions ? [discordOptions.token] : [])];
+  const log = options.logger ?? createLogger({ level: config.log.level, secrets });
   log.info({ config: redactConfig(config) }, "glmbot starting");
 
   const metrics = createMetricsRegistry({ defaultMetrics: true });
@@ -62,7 +73,11 @@ export async function serve(options: ServeOptions = {}): Promise<RunningService>
   let engine: InferenceEngine | undefined;
   let store: ConversationStore | undefined;
   let manager: ConversationManager | undefined;
+  let discord: DiscordAdapter | undefined;
+  let slack: SlackAdapter | undefined;
   const release = async () => {
+    await discord?.stop().catch(() => undefined);
+    await slack?.stop().catch(() => undefined);
     await app.close().catch(() => undefined);
     await store?.close().catch(() => undefined);
     await engine?.dispose().catch(() => undefined);
@@ -117,6 +132,19 @@ export async function serve(options: ServeOptions = {}): Promise<RunningService>
     bindCoreMetrics(metrics, manager.events);
     service.bind(manager);
     readiness = { ready: true };
+    if (discordOptions) {
+      discord = createDiscordAdapter({ options: discordOptions, service, logger: log.child({ component: "discord" }) });
+      await discord.start();
+    }
+    if (slackOptions.enabled) {
+      slack = createSlackAdapter({
+        options: slackOptions,
+        service,
+        logger: log.child({ component: "slack" }),
+        storage: { url: config.memory.url || undefined, dataDir: config.dataDir },
+      });
+      await slack.start();
+    }
     log.info({ url }, "ready");
 
     let stopping: Promise<void> | undefined;
@@ -125,7 +153,8 @@ export async function serve(options: ServeOptions = {}): Promise<RunningService>
         readiness = { ready: false, reason: "shutting down" };
         log.info({ graceMs: config.shutdown.graceMs }, "shutting down");
         const closing = app.close();
-        await manager!.shutdown({ graceMs: config.shutdown.graceMs });
+        // Chat adapters stay connected until running replies got their final edit; then release() disconnects.
+        await Promise.all([manager!.shutdown({ graceMs: config.shutdown.graceMs }), slack?.stop()]);
         await closing;
         await release();
         log.info("stopped");

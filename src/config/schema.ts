@@ -37,7 +37,7 @@ function oneOf<T extends readonly [string, ...string[]]>(values: T) {
 
 const modelSchema = z
   .object({
-    source: str("expected a local .gguf path or an hf:<user>/<repo>/<file>.gguf URI", 1),
+    source: str("expected a preset name (e.g. chatglm3-6b), a local .gguf path, or an hf:<user>/<repo>/<file>.gguf URI", 1),
     modelsDir: str("expected a directory path", 1),
     chatFormat: oneOf(["auto", "chatglm3", "glm4"] as const),
     gpu: z.union([oneOf(["auto", "cuda", "vulkan", "metal"] as const), z.literal(false)], {

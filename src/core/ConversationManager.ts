@@ -4,7 +4,7 @@ import { runCommand } from "./commands.js";
 import { GlmbotError, isGlmbotError } from "./errors.js";
 import { FairQueue } from "./FairQueue.js";
 import { GuardedSink } from "./GuardedSink.js";
-import { type Logger, silentLogger } from "./logger.js";
+import { type Logger, silentLogger, withFields } from "./logger.js";
 import type { ConversationStore } from "./memory.js";
 import type { CoreMetricEvents } from "./metrics.js";
 import type { ChatTurn, Command, ConversationRef, ConversationService, GenerateOptions, InboundMessage, InferenceEngine, JobHandle, ReplySink, StoredTurn } from "./ports.js";
@@ -163,7 +163,9 @@ export class ConversationManager implements ConversationService {
 
     const epoch = this.#epochs.get(key) ?? 0;
     const { systemPrompt: defaultSystemPrompt, maxTokens: _maxTokens, ...sampling } = this.#defaults;
-    const guarded = new GuardedSink(sink, this.#log);
+    let jobId = "";
+    const jobLog = withFields(this.#log, () => ({ key, jobId }));
+    const guarded = new GuardedSink(sink, jobLog);
     let result: JobResult | undefined;
     const context: JobContext = {
       id: "",
@@ -180,11 +182,11 @@ export class ConversationManager implements ConversationService {
       key,
       userId: message.author.id,
       run: async (signal) => {
-        result = await runJob(this.#deps, context, signal);
+        result = await runJob({ ...this.#deps, log: jobLog }, context, signal);
       },
       onPosition: (position) => guarded.queued(position),
     });
-    context.id = job.id;
+    context.id = jobId = job.id;
     const done = job.done.then(async (end): Promise<JobResult> => {
       if (end.status === "finished" && result) return result;
       const error = end.status === "finished" ? new GlmbotError("generation_failed", "The model failed to generate a reply.") : end.reason;

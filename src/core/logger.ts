@@ -13,3 +13,12 @@ export const silentLogger: Logger = {
   warn() {},
   error() {},
 };
+
+/**
+ * A logger that adds `fields()` (read at each call, e.g. `{key, jobId}` once the job id is known) to every
+ * line, so all lines of one job carry its id.
+ */
+export function withFields(log: Logger, fields: () => object): Logger {
+  const at = (level: keyof Logger) => (obj: object, msg?: string) => log[level]({ ...fields(), ...obj }, msg);
+  return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+}
