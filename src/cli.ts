@@ -7,8 +7,8 @@
  * Expected failures (bad config, no model file, llama.cpp's load error, port in use, bad arguments) print one
  * line on stderr, no stack trace, and exit non-zero: 2 for usage and configuration errors, 1 otherwise.
  */
+import { writeSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { configFileFromArgv } from "./config.js";
 import { isGlmbotError } from "./core/errors.js";
 import { presetNames } from "./inference/presets.js";
 import { serve } from "./main.js";
@@ -123,33 +123,49 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 async function runServe(args: readonly string[]): Promise<number> {
-  let running: Awaited<ReturnType<typeof serve>>;
+  const { values } = parse(args, CONFIG);
+  let running: Awaited<ReturnType<typeof serve>> | undefined;
+  let resolveExit: (code: number) => void = () => {};
+  const exited = new Promise<number>((resolve) => (resolveExit = resolve));
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (!running) {
+      // Still downloading or loading the model: nothing to drain.
+      writeError(`glmbot: ${signal} during start-up, exiting`);
+      process.exit(0);
+    }
+    if (signals > 1) {
+      writeError(`glmbot: ${signal} again, exiting without waiting`);
+      process.exit(1);
+    }
+    running.stop().then(
+      () => resolveExit(0),
+      (err) => {
+        writeError(`glmbot: shutdown failed: ${describe(err)}`);
+        resolveExit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
   try {
-    running = await serve({ configFile: configFileFromArgv(args) });
+    running = await serve({ configFile: str(values.config) });
   } catch (err) {
-    process.stderr.write(`glmbot: ${describe(err)}\n`);
+    writeError(`glmbot: ${describe(err)}`);
     // Exit now: a download that never connected may still hold the event loop open.
     process.exit(isGlmbotError(err, "config_invalid") ? 2 : 1);
   }
-  return new Promise<number>((resolve) => {
-    let signals = 0;
-    const onSignal = (signal: NodeJS.Signals) => {
-      signals += 1;
-      if (signals > 1) {
-        process.stderr.write(`glmbot: ${signal} again, exiting without waiting\n`);
-        process.exit(1);
-      }
-      running.stop().then(
-        () => resolve(0),
-        (err) => {
-          process.stderr.write(`glmbot: shutdown failed: ${describe(err)}\n`);
-          resolve(1);
-        },
-      );
-    };
-    process.on("SIGTERM", onSignal);
-    process.on("SIGINT", onSignal);
-  });
+  return exited;
+}
+
+/**
+ * Writes one line straight to file descriptor 2. node-llama-cpp's download progress display hooks
+ * `process.stderr.write` and would swallow a line written just before `process.exit`; on a terminal the
+ * cursor it hid is shown again.
+ */
+function writeError(line: string): void {
+  writeSync(2, `${process.stderr.isTTY ? "\x1b[?25h" : ""}${line}\n`);
 }
 
 function describe(err: unknown): string {

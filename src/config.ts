@@ -78,15 +78,6 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   return final.data;
 }
 
-/** The value of `--config FILE` / `--config=FILE` in `argv`, if any. */
-export function configFileFromArgv(argv: readonly string[]): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--config") return argv[i + 1];
-    if (argv[i].startsWith("--config=")) return argv[i].slice("--config=".length);
-  }
-  return undefined;
-}
-
 /** A deep copy safe to log: client tokens/secrets become `"[redacted]"`, credentials in `memory.url` are masked. */
 export function redactConfig(config: Config): Config {
   const copy = structuredClone(config);

@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import type { FastifyInstance } from "fastify";
 import { loadConfig, redactConfig, resolveThreads, type Config } from "./config.js";
 import { ConversationManager } from "./core/ConversationManager.js";
+import { GlmbotError } from "./core/errors.js";
 import { createConversationStore, type ConversationStore } from "./core/memory.js";
 import type { InferenceEngine } from "./core/ports.js";
 import { createDiscordAdapter, resolveDiscordOptions, type DiscordAdapter } from "./adapters/discord/index.js";
@@ -91,7 +92,12 @@ export async function serve(options: ServeOptions = {}): Promise<RunningService>
     log.info({ url }, "listening; loading the model");
 
     readiness = { ready: false, reason: "model is downloading or loading" };
-    const modelPath = await resolveModel(config.model.source, { modelsDir: config.model.modelsDir });
+    const modelPath = await resolveModel(config.model.source, {
+      modelsDir: config.model.modelsDir,
+      stallTimeoutMs: config.model.downloadStallTimeoutMs,
+      // node-llama-cpp's progress display writes to stdout: only on a terminal, never into JSON logs.
+      progress: Boolean(process.stdout.isTTY),
+    });
     engine = await createLlamaEngine({
       modelPath,
       chatFormat: config.model.chatFormat,
@@ -112,6 +118,11 @@ export async function serve(options: ServeOptions = {}): Promise<RunningService>
       maxTurns: config.conversation.maxStoredTurns,
       idleTtlMs: config.conversation.idleTtlMs,
       onError: (err) => log.error({ err }, "memory store error"),
+    });
+    // Fail start-up (rather than report ready and answer 500s) when the store does not answer.
+    await store.get("glmbot:startup-probe").catch((err: unknown) => {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new GlmbotError("config_invalid", `memory store ${config.memory.url ? "(memory.url)" : "(SQLite)"} does not answer: ${reason}`);
     });
     manager = new ConversationManager({
       engine,

@@ -39,6 +39,7 @@ const modelSchema = z
   .object({
     source: str("expected a preset name (e.g. chatglm3-6b), a local .gguf path, or an hf:<user>/<repo>/<file>.gguf URI", 1),
     modelsDir: str("expected a directory path", 1),
+    downloadStallTimeoutMs: intIn(1000, 3_600_000),
     chatFormat: oneOf(["auto", "chatglm3", "glm4"] as const),
     gpu: z.union([oneOf(["auto", "cuda", "vulkan", "metal"] as const), z.literal(false)], {
       errorMap: () => ({ message: "expected one of auto|cuda|vulkan|metal|false" }),

@@ -101,7 +101,9 @@ export async function runJob(deps: JobDeps, job: JobContext, signal: AbortSignal
   if (result && result.finishReason !== "cancelled") {
     finishReason = result.finishReason;
     text = result.text;
-    if (text === "") return fail(deps, job, new GlmbotError("generation_failed", "The model returned an empty reply.", { reason: "empty_reply" }));
+    // An empty reply that hit max_tokens (e.g. max_tokens 1 spent on the leading newline) is a truthful `length`
+    // result, not a model failure.
+    if (text === "" && finishReason === "stop") return fail(deps, job, new GlmbotError("generation_failed", "The model returned an empty reply.", { reason: "empty_reply" }));
   } else {
     const reason = asGlmbotError(signal.reason);
     if (text === "" || reason.code === "shutting_down") return fail(deps, job, reason);

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULTS_FILE, configFileFromArgv, loadConfig, redactConfig, resolveThreads } from "../../src/config.js";
+import { DEFAULTS_FILE, loadConfig, redactConfig, resolveThreads } from "../../src/config.js";
 import { isGlmbotError } from "../../src/core/errors.js";
 
 const dir = mkdtempSync(join(tmpdir(), "glmbot-config-"));
@@ -69,9 +69,6 @@ test("a user file merges over the defaults", () => {
   assert.equal(c.model.sequences, 4);
   assert.deepEqual(c.webhook.callbackAllowedPrefixes, ["https://hooks.example.com/"]);
   assert.equal(loadConfig({ env: { GLMBOT_CONFIG: file } }).model.contextSize, 4096);
-  assert.equal(configFileFromArgv(["serve", "--config", "x.yaml"]), "x.yaml");
-  assert.equal(configFileFromArgv(["serve", "--config=y.yaml"]), "y.yaml");
-  assert.equal(configFileFromArgv(["serve"]), undefined);
 });
 
 test("an unknown key is named", () => {

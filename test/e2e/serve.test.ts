@@ -115,6 +115,18 @@ describe("glmbot serve end to end", () => {
     assert.equal((await res.json()).reply, REPLY);
   });
 
+  test("max_tokens is honoured: 1 token (the leading newline) ends with finish_reason length, not an error", async () => {
+    const res = await post({ conversation_id: "short", user: "u", text: "hi", max_tokens: 1 });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.equal(body.finish_reason, "length");
+    assert.equal(body.usage.completion_tokens, 1);
+    assert.equal(body.reply, "");
+    const three = await (await post({ conversation_id: "short2", user: "u", text: "hi", max_tokens: 3 })).json();
+    assert.equal(three.finish_reason, "length");
+    assert.ok(REPLY.startsWith(three.reply) && three.reply.length > 0 && three.reply.length < REPLY.length, three.reply);
+  });
+
   test("bad requests get their 4xx code in the shared error shape", async () => {
     const good = JSON.stringify({ conversation_id: "x", user: "u", text: "t" });
     const cases: Array<[string, Promise<Response>, number, string]> = [
@@ -126,16 +138,24 @@ describe("glmbot serve end to end", () => {
       ["oversized body", post({ conversation_id: "x", user: "u", text: "a".repeat(70_000) }), 413, "payload_too_large"],
       ["wrong media type", post(good, { "content-type": "text/plain" }), 415, "unsupported_media_type"],
     ];
+    const bodies = new Map<string, { error: { code: string; message: string } }>();
     for (const [name, pending, status, code] of cases) {
       const res = await pending;
       assert.equal(res.status, status, name);
       const body = await res.json();
+      bodies.set(name, body);
       assert.equal(body.error.code, code, name);
       assert.equal(typeof body.error.message, "string", name);
       assert.ok(!JSON.stringify(body).includes(SECRET) && !JSON.stringify(body).includes(TOKEN), name);
     }
-    const missing = await (await post({ conversation_id: "x", user: "u" })).json();
-    assert.match(missing.error.message, /text/);
+    assert.match(bodies.get("missing field")!.error.message, /text/);
+    // A captured signature cannot be replayed (the same signed request again is refused).
+    const raw = JSON.stringify({ conversation_id: "replay", user: "u", text: "once" });
+    const headers = { "content-type": "application/json", ...sign(raw) };
+    assert.equal((await fetch(`${service.url}/v1/messages`, { method: "POST", headers, body: raw })).status, 200);
+    const replayed = await fetch(`${service.url}/v1/messages`, { method: "POST", headers, body: raw });
+    assert.equal(replayed.status, 401);
+    assert.equal((await replayed.json()).error.code, "invalid_signature");
     // The process is still up and answering.
     assert.equal((await fetch(`${service.url}/healthz`)).status, 200);
   });
@@ -224,6 +244,35 @@ describe("glmbot serve without a model", () => {
     assert.match(lines[0]!, /GLMBOT_MODEL/);
     assert.match(lines[0]!, /models\//);
     assert.doesNotMatch(output(), /\n\s+at /, "no stack trace");
+  });
+
+  test("a remote model that cannot be downloaded gives up after the stall timeout with the same one message", async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), "glmbot-nodownload-"));
+    const config = path.join(dataDir, "glmbot.yaml");
+    writeFileSync(config, "model:\n  downloadStallTimeoutMs: 1000\n");
+    // Port 1 on loopback refuses connections: like a machine with no route to the model host.
+    const { child, output } = spawnGlmbot({ GLMBOT_MODEL: "http://127.0.0.1:1/chatglm3-6b.Q4_K_M.gguf", GLMBOT_MODELS_DIR: path.join(dataDir, "models"), GLMBOT_DATA_DIR: dataDir, GLMBOT_PORT: "0", GLMBOT_LOG_LEVEL: "silent" }, ["--config", config]);
+    assert.equal(await waitExit(child), 1);
+    const lines = output().split("\n").filter((l) => l.includes("glmbot:"));
+    assert.equal(lines.length, 1, output());
+    assert.match(lines[0]!, /could not be downloaded/);
+    assert.match(lines[0]!, /GLMBOT_MODEL/);
+  });
+
+  test("an unknown flag is a usage error, not a silent start with defaults", async () => {
+    const { child, output } = spawnGlmbot({ GLMBOT_PORT: "0" }, ["--confg", "x.yaml"]);
+    assert.equal(await waitExit(child), 2);
+    assert.match(output(), /--confg/);
+  });
+
+  test("an unreachable Redis memory store stops start-up (never 'ready' with a dead store); its password never shows", async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), "glmbot-noredis-"));
+    const model = await testModelPath({ flavor: "chatglm3", reply: REPLY });
+    const { child, output } = spawnGlmbot({ GLMBOT_MODEL: model, GLMBOT_DATA_DIR: dataDir, GLMBOT_PORT: "0", GLMBOT_MEMORY_URL: "redis://bob:redis-password-e2e@127.0.0.1:1/0" });
+    assert.notEqual(await waitExit(child), 0);
+    assert.match(output(), /glmbot: memory store .* does not answer/);
+    assert.doesNotMatch(output(), /"msg":"ready"/);
+    assert.ok(!output().includes("redis-password-e2e"));
   });
 
   test("an invalid config stops start-up naming the key", async () => {

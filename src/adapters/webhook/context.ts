@@ -3,7 +3,7 @@ import type { FastifyRequest } from "fastify";
 import type { Counter } from "prom-client";
 import type { Config } from "../../config.js";
 import type { ConversationService } from "../../core/ports.js";
-import { authenticate, type AuthenticatedClient } from "./auth.js";
+import { authenticate, type AuthenticatedClient, type SignatureReplayCache } from "./auth.js";
 import type { IdempotencyStore } from "./idempotency.js";
 
 /** The config slice the webhook server needs. */
@@ -21,6 +21,8 @@ export interface WebhookContext {
   service: ConversationService;
   isReady: () => Readiness;
   idempotency: IdempotencyStore;
+  /** Signatures already accepted (HMAC replay protection, see auth.ts). */
+  replay: SignatureReplayCache;
   /** Clock, ms since epoch. */
   now: () => number;
   callbacks: {
@@ -34,11 +36,13 @@ export interface WebhookContext {
 }
 
 /**
- * Authenticates `req` against the configured clients, using its raw body bytes.
+ * Authenticates `req` against the configured clients, using its raw body bytes. A signature already used
+ * is refused, unless this is a retry under the same `repeatKey` (the Idempotency-Key of a
+ * `POST /v1/messages`; other routes pass none).
  * @throws GlmbotError `unauthorized` / `invalid_signature` / `stale_timestamp`.
  */
-export function authenticateRequest(ctx: WebhookContext, req: FastifyRequest, raw: Buffer): AuthenticatedClient {
-  return authenticate(req.headers, raw, ctx.config.webhook.clients, ctx.now());
+export function authenticateRequest(ctx: WebhookContext, req: FastifyRequest, raw: Buffer, repeatKey?: string): AuthenticatedClient {
+  return authenticate(req.headers, raw, ctx.config.webhook.clients, ctx.now(), { cache: ctx.replay, repeatKey });
 }
 
 /** The conversation key of a webhook conversation: `webhook:<client>:<conversation_id>`. */

@@ -3,23 +3,32 @@
  *   POST   /v1/messages            – ask the bot (JSON, SSE or callback; see routes/messages.ts)
  *   GET    /v1/conversations/:id   – stored turns;  DELETE – forget the conversation
  *   GET    /healthz, /readyz, /metrics
- * Authentication per client (Bearer or HMAC, see auth.ts). Every error is `{"error": {"code", "message", …}}`.
+ * Authentication per client (Bearer or HMAC, see auth.ts). Every error is `{"error": {"code", "message", …}}`,
+ * malformed HTTP included (see `clientErrorHandler` in errors.ts).
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Counter, Registry } from "prom-client";
 import type { ConversationService } from "../../core/ports.js";
 import { METRIC_NAMES } from "../../metrics.js";
-import { assertSafeBind } from "./auth.js";
+import { SignatureReplayCache, assertSafeBind } from "./auth.js";
 import type { Readiness, WebhookContext, WebhookServerConfig } from "./context.js";
-import { frameworkErrorHandler, installErrorHandling } from "./errors.js";
+import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from "./errors.js";
 import { IdempotencyStore } from "./idempotency.js";
 import { installRawJsonParser } from "./request.js";
 import { registerConversationRoutes } from "./routes/conversations.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerMessageRoutes } from "./routes/messages.js";
 
-export { assertSafeBind, authenticate, isLoopbackHost, signBody, signatureHeaders, MAX_SKEW_SECONDS } from "./auth.js";
-export type { AuthenticatedClient, ClientCredentials } from "./auth.js";
+export {
+  assertSafeBind,
+  authenticate,
+  isLoopbackHost,
+  signBody,
+  signatureHeaders,
+  MAX_SKEW_SECONDS,
+  SignatureReplayCache,
+} from "./auth.js";
+export type { AuthenticatedClient, ClientCredentials, ReplayCheck, SignatureRef } from "./auth.js";
 export type { Readiness, WebhookServerConfig } from "./context.js";
 export type { MessageResponse } from "./outcome.js";
 
@@ -59,6 +68,7 @@ export function createWebhookServer(options: WebhookServerOptions): FastifyInsta
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit,
     frameworkErrors: frameworkErrorHandler(bodyLimit),
+    clientErrorHandler,
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
 
@@ -69,6 +79,7 @@ export function createWebhookServer(options: WebhookServerOptions): FastifyInsta
     service: options.service,
     isReady: options.isReady,
     idempotency: new IdempotencyStore(config.webhook.idempotencyTtlMs, now),
+    replay: new SignatureReplayCache(),
     now,
     callbacks: {
       delaysMs: options.callbackRetryDelaysMs,
@@ -81,6 +92,7 @@ export function createWebhookServer(options: WebhookServerOptions): FastifyInsta
 
   installRawJsonParser(app);
   installErrorHandling(app, bodyLimit);
+  // The one place requests are counted (hijacked SSE replies included: the hook runs when the response finishes).
   app.addHook("onResponse", async (req, reply) => {
     ctx.requestCounter?.inc({ route: req.routeOptions.url ?? "unmatched", status: String(reply.statusCode) });
   });

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { GlmbotError } from "../../../src/core/errors.js";
-import { bearer, makeServer, message, postMessage, webhookConfig } from "./helpers.js";
+import { bearer, listen, makeServer, message, postMessage, webhookConfig } from "./helpers.js";
 
 type Res = { statusCode: number; headers: Record<string, unknown>; json(): any };
 
@@ -89,6 +90,19 @@ test("queue_full → 429 with Retry-After; input_too_long → 422 with token cou
   await app.close();
 });
 
+test("core's max_tokens refusal (above the context size) names the field", async () => {
+  const { app, service } = makeServer();
+  // As thrown by core's ConversationManager for max_tokens >= context size.
+  service.refuse = new GlmbotError("invalid_request", "max_tokens must be an integer from 1 to 2047.");
+  const err = assertError(await postMessage(app, message({ max_tokens: 4000 })), 400, "invalid_request");
+  assert.equal(err.field, "max_tokens");
+  assert.equal(err.message, "max_tokens must be an integer from 1 to 2047.");
+  // Other invalid_request refusals from core are passed through unchanged.
+  service.refuse = new GlmbotError("invalid_request", "something else");
+  assert.equal(assertError(await postMessage(app, message()), 400, "invalid_request").field, undefined);
+  await app.close();
+});
+
 test("not ready → 503 model_not_ready with the reason", async () => {
   const { app, readiness } = makeServer();
   readiness.ready = false;
@@ -125,4 +139,74 @@ test("hostile input never produces a 500 or takes the server down", async () => 
   const health = await app.inject({ method: "GET", url: "/healthz" });
   assert.equal(health.statusCode, 200);
   await app.close();
+});
+
+/** Sends `data` on a raw socket and collects everything until the server closes the connection. */
+function rawExchange(port: number, data: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1");
+    const chunks: Buffer[] = [];
+    // Safety net only (never expected to fire): a server that kept the socket open would fail the test, not hang it.
+    const guard = setTimeout(() => {
+      socket.destroy();
+      reject(new Error("the server did not close the connection"));
+    }, 10_000);
+    socket.on("data", (d: Buffer) => chunks.push(d));
+    socket.on("error", () => {}); // a reset after the response is fine; "close" follows
+    socket.on("close", () => {
+      clearTimeout(guard);
+      resolve(Buffer.concat(chunks).toString("utf8"));
+    });
+    socket.write(data);
+  });
+}
+
+function parseRawResponse(text: string): { status: number; headers: Record<string, string>; body: any } {
+  const cut = text.indexOf("\r\n\r\n");
+  assert.ok(cut > 0, `not an HTTP response: ${JSON.stringify(text.slice(0, 200))}`);
+  const [statusLine, ...lines] = text.slice(0, cut).split("\r\n");
+  const m = /^HTTP\/1\.1 (\d{3}) /.exec(statusLine);
+  assert.ok(m, statusLine);
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const i = line.indexOf(":");
+    headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+  }
+  const body = text.slice(cut + 4);
+  assert.equal(Buffer.byteLength(body), Number(headers["content-length"]));
+  return { status: Number(m[1]), headers, body: JSON.parse(body) };
+}
+
+test("malformed HTTP (oversized headers, bad request line, bad framing) gets the shared error shape", async () => {
+  const { app } = makeServer();
+  const base = await listen(app);
+  const port = Number(new URL(base).port);
+  try {
+    const cases: Array<[string, string, number]> = [
+      ["20 KB header", `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`, 431],
+      ["garbage request line", "HELLO WORLD\r\n\r\n", 400],
+      ["Content-Length: abc", "POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n{}", 400],
+      [
+        "Content-Length with Transfer-Encoding",
+        "POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        400,
+      ],
+      ["2 MB header", `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(2_000_000)}\r\n\r\n`, 431],
+    ];
+    for (const [name, data, status] of cases) {
+      const res = parseRawResponse(await rawExchange(port, data));
+      assert.equal(res.status, status, name);
+      assert.match(res.headers["content-type"], /^application\/json/, name);
+      assert.equal(res.headers.connection, "close", name);
+      assert.deepEqual(Object.keys(res.body), ["error"], name);
+      assert.equal(res.body.error.code, "invalid_request", name);
+      assert.equal(typeof res.body.error.message, "string", name);
+      assert.ok(res.body.error.message.length > 0, name);
+    }
+    // The server is still fine.
+    const ok = await fetch(`${base}/healthz`);
+    assert.equal(ok.status, 200);
+  } finally {
+    await app.close();
+  }
 });

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { GlmbotError } from "../../../src/core/errors.js";
+import { createMetricsRegistry } from "../../../src/metrics.js";
 import { TOKEN, listen, makeServer, message, readSse } from "./helpers.js";
 
 const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
@@ -87,6 +88,27 @@ test("a client disconnecting mid-stream cancels the job", async () => {
     assert.equal(service.generations, 1);
   } finally {
     service.release();
+    await app.close();
+  }
+});
+
+test("an SSE request is counted once in glmbot_webhook_requests_total", async () => {
+  const registry = createMetricsRegistry();
+  const { app } = makeServer({ metrics: registry });
+  const base = await listen(app);
+  const count = async () => {
+    const m = /glmbot_webhook_requests_total\{route="\/v1\/messages",status="200"\} (\d+)/.exec(await registry.metrics());
+    return m ? Number(m[1]) : 0;
+  };
+  try {
+    assert.equal(await count(), 0);
+    const res = await fetch(`${base}/v1/messages`, { method: "POST", headers, body: JSON.stringify(message({ stream: true })) });
+    const events = await readSse(res);
+    assert.equal(events.at(-1)?.event, "done");
+    // The server has finished the response once the client saw its end; wait for the hook via a second request.
+    assert.equal((await fetch(`${base}/healthz`)).status, 200);
+    assert.equal(await count(), 1);
+  } finally {
     await app.close();
   }
 });

@@ -5,11 +5,13 @@
  * - `callback` (`callback_url`): 202 `{id, status: "queued", position}` now, the final JSON POSTed later.
  * Refusals before the job is queued (auth, validation, queue_full, input_too_long…) are plain JSON errors in
  * every mode. A client that disconnects before its answer cancels the job, unless it sent an
- * Idempotency-Key (then the job finishes and the answer waits for its retry).
+ * Idempotency-Key (then the job finishes and the answer waits for its retry). A signed request may be sent
+ * again byte for byte only with its Idempotency-Key (see auth.ts), and such a repeat never queues a second
+ * job (even after the key expired from the idempotency store).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { InboundMessage, JobHandle } from "../../../core/ports.js";
-import { GlmbotError } from "../../../core/errors.js";
+import { GlmbotError, isGlmbotError } from "../../../core/errors.js";
 import { deliverCallback } from "../callback.js";
 import { authenticateRequest, conversationKey, type WebhookContext } from "../context.js";
 import type { IdempotencyTicket } from "../idempotency.js";
@@ -17,7 +19,7 @@ import { finalResult, type FinalResult } from "../outcome.js";
 import { parseIdempotencyKey, parseJson, parseMessageRequest, requireJsonBody, type MessageRequest } from "../request.js";
 import { WebhookSink } from "../sink.js";
 import { SseWriter, replayAsSse } from "../sse.js";
-import type { AuthenticatedClient } from "../auth.js";
+import { replayedSignatureError, type AuthenticatedClient } from "../auth.js";
 
 type Mode = "sync" | "stream" | "callback";
 
@@ -41,6 +43,15 @@ function toInbound(client: AuthenticatedClient, input: MessageRequest): InboundM
   };
 }
 
+/**
+ * Core refuses an out-of-range `max_tokens` (above its context size) with `invalid_request` but no field;
+ * name the field like the webhook's own validation does.
+ */
+function withField(err: unknown): unknown {
+  if (!isGlmbotError(err, "invalid_request") || err.details.field !== undefined || !/^max_tokens\b/.test(err.message)) return err;
+  return new GlmbotError(err.code, err.message, { ...err.details, field: "max_tokens" }, { cause: err });
+}
+
 function send(reply: FastifyReply, result: FinalResult): FastifyReply {
   return reply.code(result.status).headers(result.headers).type("application/json; charset=utf-8").send(result.body);
 }
@@ -51,7 +62,8 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: WebhookContext)
 
   app.post("/v1/messages", async (req, reply) => {
     const raw = requireJsonBody(req.body);
-    const client = authenticateRequest(ctx, req, raw);
+    const keyHeader = req.headers["idempotency-key"];
+    const client = authenticateRequest(ctx, req, raw, typeof keyHeader === "string" ? keyHeader : undefined);
     const input = parseMessageRequest(parseJson(raw), webhook.callbackAllowedPrefixes);
     const key = parseIdempotencyKey(req.headers["idempotency-key"]);
     const mode = modeOf(req, input);
@@ -72,6 +84,12 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: WebhookContext)
         reply.hijack();
         return replayAsSse(reply.raw, begun.result);
       }
+      if (client.signature?.repeat && ctx.replay.wasQueued(client.signature)) {
+        // The key expired from the store (idempotencyTtlMs shorter than the signature window): a repeated
+        // signature must not run the model again.
+        ctx.idempotency.release(begun.ticket);
+        throw replayedSignatureError();
+      }
       ticket = begun.ticket;
     }
 
@@ -91,8 +109,9 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: WebhookContext)
     } catch (err) {
       if (ticket) ctx.idempotency.release(ticket);
       reply.raw.off("close", onClose);
-      throw err;
+      throw withField(err);
     }
+    if (client.signature) ctx.replay.markQueued(client.signature);
     const job = handle;
     if (gone && key === undefined) job.cancel();
     const finish = async (): Promise<FinalResult> => {
@@ -111,8 +130,7 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: WebhookContext)
     const sse = new SseWriter(reply.raw, () => {});
     sink.attach((text) => sse.event("token", { text }));
     const result = await finish();
-    sse.finish(result);
-    ctx.requestCounter?.inc({ route: "/v1/messages", status: "200" });
+    sse.finish(result); // counted once, by the onResponse hook (index.ts)
   });
 }
 
