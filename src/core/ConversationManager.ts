@@ -150,6 +150,8 @@ export class ConversationManager implements ConversationService {
   async #admit(message: InboundMessage, sink: ReplySink, submittedAt: number): Promise<JobHandle> {
     const key = message.conversation.key;
     this.#assertOpen();
+    // Refuse an over-bound request before the memory read and the tokenizer: refusals must stay cheap under load.
+    this.#queue.assertCapacity(message.author.id);
     const maxTokens = message.overrides?.maxTokens ?? this.#defaults.maxTokens;
     if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens >= this.#contextSize) {
       throw new GlmbotError("invalid_request", `max_tokens must be an integer from 1 to ${this.#contextSize - 1}.`);

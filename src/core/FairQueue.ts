@@ -101,16 +101,24 @@ export class FairQueue {
     this.#limiter.on("next", () => this.#pump());
   }
 
-  /** Queues a job, or throws `queue_full` / the close reason synchronously. */
-  enqueue(spec: FairJobSpec): FairJob {
+  /**
+   * Throws what {@link enqueue} would throw right now for `userId` (`queue_full` or the close reason), so callers
+   * can refuse before any costly admission work (memory read, tokenizing). `enqueue` checks again.
+   */
+  assertCapacity(userId: string): void {
     if (this.#closedWith) throw this.#closedWith;
     const { maxPending, maxPendingPerUser } = this.#opts;
     if (this.#unfinished >= maxPending) {
       throw this.#full(`The bot is busy (${maxPending} requests pending). Please try again shortly.`);
     }
-    if ((this.#perUser.get(spec.userId) ?? 0) >= maxPendingPerUser) {
+    if ((this.#perUser.get(userId) ?? 0) >= maxPendingPerUser) {
       throw this.#full(`You already have ${maxPendingPerUser} requests pending. Please wait for them to finish.`);
     }
+  }
+
+  /** Queues a job, or throws `queue_full` / the close reason synchronously. */
+  enqueue(spec: FairJobSpec): FairJob {
+    this.assertCapacity(spec.userId);
     let resolve!: (end: FairJobEnd) => void;
     const done = new Promise<FairJobEnd>((r) => (resolve = r));
     const job: Job = {

@@ -105,7 +105,9 @@ describe("ConversationManager: queue", () => {
         return true;
       });
       await h.manager.submit(message(shared("C"), BOB, "4"), new FakeSink());
+      const counted = h.engine.countCalls;
       await assert.rejects(h.manager.submit(message(shared("D"), user(9), "5"), new FakeSink()), (e) => isGlmbotError(e, "queue_full"));
+      assert.equal(h.engine.countCalls, counted, "a refusal costs no tokenizer call");
       assert.deepEqual(h.events.filter((e) => e.name === "refusal").map((e) => e.data.code), ["queue_full", "queue_full"]);
     } finally {
       await h.close();

@@ -6,7 +6,7 @@
  * Authentication per client (Bearer or HMAC, see auth.ts). Every error is `{"error": {"code", "message", …}}`,
  * malformed HTTP included (see `clientErrorHandler` in errors.ts).
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Counter, Registry } from "prom-client";
 import type { ConversationService } from "../../core/ports.js";
 import { METRIC_NAMES } from "../../metrics.js";
@@ -70,6 +70,8 @@ export function createWebhookServer(options: WebhookServerOptions): FastifyInsta
     frameworkErrors: frameworkErrorHandler(bodyLimit),
     clientErrorHandler,
     return503OnClosing: true,
+    // One line per request (below) instead of Fastify's two: cheaper under load, and no query strings in logs.
+    logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
 
   const closing = new AbortController();
@@ -94,7 +96,12 @@ export function createWebhookServer(options: WebhookServerOptions): FastifyInsta
   installErrorHandling(app, bodyLimit);
   // The one place requests are counted (hijacked SSE replies included: the hook runs when the response finishes).
   app.addHook("onResponse", async (req, reply) => {
-    ctx.requestCounter?.inc({ route: req.routeOptions.url ?? "unmatched", status: String(reply.statusCode) });
+    const route = req.routeOptions.url ?? "unmatched";
+    ctx.requestCounter?.inc({ route, status: String(reply.statusCode) });
+    const line = { method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 };
+    if (reply.statusCode >= 500) req.log.warn(line, "request failed");
+    else if (route === "/healthz" || route === "/readyz" || route === "/metrics") req.log.debug(line, "request");
+    else req.log.info(line, "request");
   });
   app.addHook("onClose", async () => closing.abort());
 
