@@ -21,6 +21,9 @@ import { bindCoreMetrics, createMetricsRegistry } from "./metrics.js";
 import { LateBoundService } from "./LateBoundService.js";
 import { collectSecrets, createLogger } from "./ops/logger.js";
 
+/** Beyond `shutdown.graceMs`: time for aborted generations to stop and their final edits to go out (ms). */
+const SHUTDOWN_ABORT_MARGIN_MS = 10_000;
+
 export interface ServeOptions {
   /** `--config FILE`, merged over config/default.yaml. */
   configFile?: string;
@@ -153,6 +156,8 @@ export async function serve(options: ServeOptions = {}): Promise<RunningService>
         service,
         logger: log.child({ component: "slack" }),
         storage: { url: config.memory.url || undefined, dataDir: config.dataDir },
+        // Slack's stop waits for its replies in flight: as long as core may still let them finish.
+        stopGraceMs: config.shutdown.graceMs + SHUTDOWN_ABORT_MARGIN_MS,
       });
       await slack.start();
     }
@@ -163,10 +168,10 @@ export async function serve(options: ServeOptions = {}): Promise<RunningService>
       (stopping ??= (async () => {
         readiness = { ready: false, reason: "shutting down" };
         log.info({ graceMs: config.shutdown.graceMs }, "shutting down");
-        const closing = app.close();
-        // Chat adapters stay connected until running replies got their final edit; then release() disconnects.
+        // Core first: it refuses new messages (503 shutting_down), lets running replies finish within the grace
+        // period, then cancels them with a final message. The HTTP server and the chat clients stay up meanwhile,
+        // so SSE streams, sync answers, webhook callbacks and chat edits of those replies are still delivered.
         await Promise.all([manager!.shutdown({ graceMs: config.shutdown.graceMs }), slack?.stop()]);
-        await closing;
         await release();
         log.info("stopped");
       })());

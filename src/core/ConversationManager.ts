@@ -25,7 +25,7 @@ export interface ConversationManagerOptions {
   queue?: {
     /** Max unfinished jobs (waiting + running); default 64. */
     maxPending?: number;
-    /** Max unfinished jobs per author id; default 3. */
+    /** Max unfinished jobs per user (platform + author id, so a webhook `user` cannot use up a Discord member's slots); default 3. */
     maxPendingPerUser?: number;
     /** Per-job deadline from its start, ms; default 120 000. */
     deadlineMs?: number;
@@ -147,11 +147,16 @@ export class ConversationManager implements ConversationService {
     return this.#shutdown;
   }
 
+  #emitDepth(): void {
+    this.events.emit("queue_depth", { depth: this.#queue.waiting });
+  }
+
   async #admit(message: InboundMessage, sink: ReplySink, submittedAt: number): Promise<JobHandle> {
     const key = message.conversation.key;
     this.#assertOpen();
     // Refuse an over-bound request before the memory read and the tokenizer: refusals must stay cheap under load.
-    this.#queue.assertCapacity(message.author.id);
+    const queueUser = queueUserOf(message);
+    this.#queue.assertCapacity(queueUser);
     const maxTokens = message.overrides?.maxTokens ?? this.#defaults.maxTokens;
     if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens >= this.#contextSize) {
       throw new GlmbotError("invalid_request", `max_tokens must be an integer from 1 to ${this.#contextSize - 1}.`);
@@ -182,13 +187,15 @@ export class ConversationManager implements ConversationService {
     };
     const job = this.#queue.enqueue({
       key,
-      userId: message.author.id,
+      userId: queueUser,
       run: async (signal) => {
+        this.#emitDepth();
         result = await runJob({ ...this.#deps, log: jobLog }, context, signal);
       },
       onPosition: (position) => guarded.queued(position),
     });
     context.id = jobId = job.id;
+    this.#emitDepth();
     const done = job.done.then(async (end): Promise<JobResult> => {
       if (end.status === "finished" && result) return result;
       const error = end.status === "finished" ? new GlmbotError("generation_failed", "The model failed to generate a reply.") : end.reason;
@@ -200,6 +207,7 @@ export class ConversationManager implements ConversationService {
     void done.finally(() => {
       this.#inFlight.delete(done);
       if (!this.#queue.hasJobs(key)) this.#epochs.delete(key);
+      this.#emitDepth();
     });
     return { id: job.id, position: () => job.position(), cancel: () => job.cancel(), done };
   }
@@ -216,4 +224,15 @@ export class ConversationManager implements ConversationService {
     });
     return (await this.#engine.countTokens([turn])) - (await this.#emptyPromptTokens);
   }
+}
+
+/**
+ * The identity the per-user queue bound counts: the platform (the conversation key's first segment, e.g.
+ * `discord`, `slack`, `webhook`) plus the author id, since author ids are only unique within a platform and a
+ * webhook client chooses its `user` freely.
+ */
+function queueUserOf(message: InboundMessage): string {
+  const key = message.conversation.key;
+  const platform = key.includes(":") ? key.slice(0, key.indexOf(":")) : "";
+  return `${platform}:${message.author.id}`;
 }

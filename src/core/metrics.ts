@@ -17,6 +17,8 @@ export interface CoreMetricEvents {
   completion_tokens: [{ key: string; tokens: number }];
   /** Turns left out of a prompt to fit the window (emitted for every prompt, 0 included). */
   dropped_turns: [{ key: string; turns: number; exchanges: number }];
+  /** Jobs waiting for a free sequence (not yet generating), after every change: submit, start, finish. */
+  queue_depth: [{ depth: number }];
   /** A submit refused at once (input_too_long, queue_full, shutting_down, invalid_request, …). */
   refusal: [{ key: string; code: ErrorCode }];
   /** A job that ended without a complete delivered reply (generation_timeout, cancelled, generation_failed, delivery_failed, …). */

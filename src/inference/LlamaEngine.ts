@@ -141,7 +141,8 @@ export class LlamaEngine implements InferenceEngine {
       await slot.sequence.clearHistory().catch(() => undefined);
       if (isGlmbotError(err)) throw err;
       this.logger.error({ err }, "generation failed");
-      throw new GlmbotError("generation_failed", `generation failed: ${(err as Error)?.message ?? err}`, {}, { cause: err });
+      // The message reaches users (webhook body, chat notice): llama.cpp's own text stays in the log and `cause`.
+      throw new GlmbotError("generation_failed", "The model failed to generate a reply.", {}, { cause: err });
     } finally {
       this.pool.release(slot, keep);
     }

@@ -114,6 +114,32 @@ describe("ConversationManager: queue", () => {
     }
   });
 
+  it("queue_depth events report the jobs waiting for a sequence as they change", async () => {
+    const h = await setup({ engine: { respond: () => ({ hang: true }) } });
+    try {
+      await h.manager.submit(message(shared("discord:G1:C1"), ALICE, "1"), new FakeSink());
+      await h.manager.submit(message(shared("discord:G1:C2"), BOB, "2"), new FakeSink());
+      await h.manager.submit(message(shared("discord:G1:C3"), user(7), "3"), new FakeSink());
+      await settle();
+      const depths = h.events.filter((e) => e.name === "queue_depth").map((e) => e.data.depth);
+      assert.equal(depths.at(-1), 2, `one sequence busy, two waiting: ${JSON.stringify(depths)}`);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("the per-user bound counts per platform: a webhook `user` cannot use up a Discord member's slots", async () => {
+    const h = await setup({ engine: { respond: () => ({ hang: true }) }, manager: { queue: { maxPending: 10, maxPendingPerUser: 2 } } });
+    try {
+      await h.manager.submit(message(direct("webhook:client:a"), ALICE, "1"), new FakeSink());
+      await h.manager.submit(message(direct("webhook:client:b"), ALICE, "2"), new FakeSink());
+      await assert.rejects(h.manager.submit(message(direct("webhook:client:c"), ALICE, "3"), new FakeSink()), (e) => isGlmbotError(e, "queue_full"));
+      await h.manager.submit(message(shared("discord:G1:C9"), ALICE, "4"), new FakeSink());
+    } finally {
+      await h.close();
+    }
+  });
+
   it("a stuck generation is aborted at its deadline, the user is told, and the next job runs", async () => {
     const h = await setup({ engine: { replies: [{ hang: true }] }, manager: { queue: { deadlineMs: 120_000 } } });
     try {

@@ -40,7 +40,7 @@ export async function setup(options: HarnessOptions = {}): Promise<Harness> {
     ...options.manager,
   });
   const events: Harness["events"] = [];
-  const names: (keyof CoreMetricEvents)[] = ["queue_wait", "first_token", "tokens_per_second", "prompt_tokens", "completion_tokens", "dropped_turns", "refusal", "job_failed", "job_done"];
+  const names: (keyof CoreMetricEvents)[] = ["queue_wait", "first_token", "tokens_per_second", "prompt_tokens", "completion_tokens", "dropped_turns", "refusal", "job_failed", "job_done", "queue_depth"];
   for (const name of names) manager.events.on(name, (data: object) => events.push({ name, data: data as Record<string, unknown> }));
   return {
     clock,

@@ -281,3 +281,42 @@ describe("glmbot serve without a model", () => {
     assert.match(output(), /server\.port/);
   });
 });
+
+describe("glmbot serve shutdown with work in flight", () => {
+  test("SIGTERM right after a callback request: the callback is still delivered, then the process exits 0", async () => {
+    const received: Received[] = [];
+    const server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (d) => (body += d));
+      req.on("end", () => {
+        received.push({ headers: req.headers, body });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    const dataDir = mkdtempSync(path.join(tmpdir(), "glmbot-drain-"));
+    const config = path.join(dataDir, "glmbot.yaml");
+    writeFileSync(config, `webhook:\n  callbackAllowedPrefixes: ["http://127.0.0.1:${port}/"]\n`);
+    const model = await testModelPath({ flavor: "chatglm3", reply: "A long answer", endWith: "none" });
+    const service = await startService({ GLMBOT_MODEL: model, GLMBOT_DATA_DIR: dataDir }, ["--config", config]);
+    try {
+      const res = await fetch(`${service.url}/v1/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ conversation_id: "drain", user: "u", text: "go", max_tokens: 1500, callback_url: `http://127.0.0.1:${port}/cb` }),
+      });
+      assert.equal(res.status, 202);
+      const { id } = await res.json();
+      assert.equal(await service.stop(), 0);
+      assert.equal(received.length, 1, service.output().slice(-2000));
+      const body = JSON.parse(received[0]!.body);
+      assert.equal(body.id, id);
+      assert.ok(["length", "cancelled"].includes(body.finish_reason), body.finish_reason);
+      assert.ok(body.reply.startsWith("A long answer"));
+    } finally {
+      if (service.child.exitCode === null) await service.stop();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

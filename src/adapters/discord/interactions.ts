@@ -5,9 +5,9 @@
  */
 import type { EventEmitter } from "node:events";
 import { MessageFlags, PermissionFlagsBits, type ButtonInteraction, type ChatInputCommandInteraction, type Interaction } from "discord.js";
-import { GlmbotError, isGlmbotError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import type { ConversationService, JobHandle } from "../../core/ports.js";
+import { toGlmbotError } from "../common/errors.js";
 import { errorText } from "../common/notices.js";
 import { DISCORD_MESSAGE_LIMIT, type DiscordReplySink } from "./DiscordReplySink.js";
 import { SAFE_MENTIONS, parseStopCustomId } from "./channelTarget.js";
@@ -48,11 +48,6 @@ export interface InteractionContext {
 
 const EPHEMERAL = { flags: MessageFlags.Ephemeral, allowedMentions: SAFE_MENTIONS } as const;
 const HELP_SUFFIX = "\nUse them as `/glm <command>`, or mention me followed by the command.";
-
-/** A command failure as a GlmbotError (a store failure is an `internal_error`). */
-export function toGlmbotError(error: unknown): GlmbotError {
-  return isGlmbotError(error) ? error : new GlmbotError("internal_error", "Something went wrong. Please try again.", {}, { cause: error });
-}
 
 /** The text shown for a command's answer (help gets the Discord usage line). */
 export function commandAnswer(name: string, text: string): string {

@@ -11,6 +11,8 @@ import { PermissionFlagsBits, type GatewayDispatchPayload, type Message } from "
 import type { Clock } from "../../core/clock.js";
 import type { Logger } from "../../core/logger.js";
 import type { Command, ConversationService } from "../../core/ports.js";
+import { toGlmbotError } from "../common/errors.js";
+import { KeyedChain } from "../common/KeyedChain.js";
 import { NO_TEXT_HINT, errorText } from "../common/notices.js";
 import { parseCommand } from "../common/parseCommand.js";
 import { RecentIds } from "../common/RecentIds.js";
@@ -18,7 +20,7 @@ import { splitText } from "../common/splitText.js";
 import { DISCORD_MESSAGE_LIMIT, DiscordReplySink, type ChannelTarget } from "./DiscordReplySink.js";
 import { channelTarget, retryAfterMs, stopCustomId } from "./channelTarget.js";
 import type { DiscordOptions } from "./config.js";
-import { commandAnswer, toGlmbotError, type ActiveJob, type DiscordAdapterEvents } from "./interactions.js";
+import { commandAnswer, type ActiveJob, type DiscordAdapterEvents } from "./interactions.js";
 import { authorOf, botRoleId, mentionNames, messageFacts } from "./messageFacts.js";
 import { NOT_ALLOWED_TEXT, needsManageGuild } from "./slashCommands.js";
 import { conversationOf, decideMessage, type Decision } from "./triggers.js";
@@ -46,7 +48,8 @@ export class MessageHandler {
   readonly #own = new RecentIds();
   /** Threads the bot answered in (older ones are found again through core's history). */
   readonly #answeredThreads = new RecentIds({ max: 10_000, ttlMs: 7 * 24 * 3_600_000 });
-  readonly #chains = new Map<string, Promise<void>>();
+  /** Messages of one channel reach core in arrival order. */
+  readonly #inOrder = new KeyedChain();
 
   constructor(deps: MessageHandlerDeps) {
     this.#o = deps.options;
@@ -69,7 +72,9 @@ export class MessageHandler {
       return;
     }
     if (!this.#seen.firstTime(message.id)) return void this.#events.emit("ignored", { messageId: message.id, reason: "duplicate" });
-    await this.#inOrder(message.channelId, () => this.#handle(message, botId));
+    await this.#inOrder
+      .run(message.channelId, () => this.#handle(message, botId))
+      .catch((err: unknown) => this.#log.error({ err }, "discord: message handling failed"));
   }
 
   async #handle(message: Message, botId: string): Promise<void> {
@@ -197,16 +202,6 @@ export class MessageHandler {
     if (!job.handle || job.handle.position() === 0) return;
     job.sink.discard();
     job.handle.cancel();
-  }
-
-  /** Runs `task` after the previous task of the same channel (arrival order into core). Never rejects. */
-  #inOrder(channelId: string, task: () => Promise<void>): Promise<void> {
-    const run = (this.#chains.get(channelId) ?? Promise.resolve()).then(task).catch((err: unknown) => this.#log.error({ err }, "discord: message handling failed"));
-    this.#chains.set(channelId, run);
-    void run.then(() => {
-      if (this.#chains.get(channelId) === run) this.#chains.delete(channelId);
-    });
-    return run;
   }
 }
 

@@ -1,16 +1,20 @@
 /**
  * What the adapter does with each inbound Slack delivery, after Bolt has acknowledged it:
  * - messages (`app_mention`, `message`): decide (triggers.ts) → followed-thread check → dedupe claim →
- *   prompt text (mentions resolved) → a command (`@bot reset`) or `service.submit(message, sink)`;
+ *   prompt text (mentions resolved) → a command (`@bot reset`) or `service.submit(message, sink)`, in
+ *   arrival order per conversation;
  * - the Stop button: cancels the job, for the asker only;
- * - the slash command (`/glm reset | system <text> | status | help`).
+ * - the slash command (`/glm reset | system <text> | status | help`; in a channel only `help`, the others
+ *   are about a thread and are pointed to `@glmbot <command>` in it).
+ * Failures are shown with the shared `errorText` (common/notices.ts).
  * No conversation logic here: core decides everything about the conversation.
  */
 import type { Clock } from "../../core/clock.js";
-import { GlmbotError, isGlmbotError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import type { Command, ConversationRef, ConversationService, JobHandle, ReplySink } from "../../core/ports.js";
-import { NO_TEXT_HINT } from "../common/notices.js";
+import { toGlmbotError } from "../common/errors.js";
+import { KeyedChain } from "../common/KeyedChain.js";
+import { NO_TEXT_HINT, errorText } from "../common/notices.js";
 import { parseCommand } from "../common/parseCommand.js";
 import { splitText } from "../common/splitText.js";
 import { messagePayload } from "./blocks.js";
@@ -22,7 +26,7 @@ import { mentionedUserIds, promptText } from "./promptText.js";
 import type { SlackApi } from "./SlackApi.js";
 import { SlackReplySink } from "./SlackReplySink.js";
 import type { StatusIndicator } from "./status.js";
-import { accessDenied, decide, type SlackEnvelope, type SlackMessageEvent, type Trigger, type TriggerPolicy } from "./triggers.js";
+import { accessDenied, channelTopLevel, decide, dmConversation, type SlackEnvelope, type SlackMessageEvent, type Trigger, type TriggerPolicy } from "./triggers.js";
 import type { UserDirectory } from "./users.js";
 
 export interface InboundDeps {
@@ -52,6 +56,8 @@ export type Respond = (message: { text: string; response_type?: "ephemeral" | "i
 export class Inbound {
   readonly #d: InboundDeps;
   readonly #active = new Map<string, Active>();
+  /** Messages of one conversation reach core in arrival order (see {@link onMessage}). */
+  readonly #inOrder = new KeyedChain();
   #nativeAvailable: boolean;
   #seq = 0;
 
@@ -65,12 +71,23 @@ export class Inbound {
     return [...this.#active.values()];
   }
 
-  /** Handles an `app_mention` / `message` event. Resolves once the job is submitted (never waits for the reply). */
+  /**
+   * Handles an `app_mention` / `message` event. Resolves once the job is submitted (never waits for the reply).
+   * Bolt runs listeners concurrently, and the awaits before `submit` (followed-thread check, dedupe claim,
+   * users.info) take different times, so everything after the (synchronous) decision runs in a chain per
+   * conversation key (team + channel + thread root; a DM's top level is one key): two messages of one
+   * thread reach core in the order they arrived, and the `app_mention` + `message` pair of one mention is
+   * claimed in order too. Different conversations do not wait for each other.
+   */
   async onMessage(event: SlackMessageEvent, envelope: SlackEnvelope): Promise<void> {
-    const { store, log } = this.#d;
     const decision = decide(event, envelope, this.#d.policy);
-    if (!decision.answer) return log.debug({ reason: decision.reason, type: event.type, subtype: event.subtype }, "Slack event ignored");
+    if (!decision.answer) return this.#d.log.debug({ reason: decision.reason, type: event.type, subtype: event.subtype }, "Slack event ignored");
     const t = decision.trigger;
+    await this.#inOrder.run(t.conversation.key, () => this.#handle(t));
+  }
+
+  async #handle(t: Trigger): Promise<void> {
+    const { store, log } = this.#d;
     if (t.kind === "thread" && !(await store.isFollowed(threadKey(t.team, t.channel, t.threadRoot)))) return;
     if (!(await store.claim(t.dedupeKeys))) return log.info({ keys: t.dedupeKeys }, "duplicate Slack delivery ignored");
     if (t.replyThreadTs !== undefined) {
@@ -105,17 +122,21 @@ export class Inbound {
     if (accessDenied(this.#d.policy, cmd.user_id, isDm ? undefined : cmd.channel_id)) return reply("🔒 glmbot is not available to you here.");
     const command: Command | undefined = cmd.text.trim() === "" ? { name: "help" } : parseCommand(cmd.text);
     if (!command) return reply(`Usage: ${this.#d.options.slashCommand} reset | system <text> | system reset | status | help`);
-    if (!isDm && command.name !== "help" && command.name !== "status") {
+    // A channel has no conversation of its own (every thread is one), and a slash command does not say which
+    // thread it is about: conversation commands, `status` included, are pointed to their thread form.
+    if (!isDm && command.name !== "help") {
       return reply("In channels every thread is its own conversation: mention me in the thread with `reset`, `system <text>` or `status`.");
     }
-    const conversation: ConversationRef = isDm ? { key: `slack:${cmd.team_id}:${cmd.channel_id}`, kind: "direct" } : { key: `slack:${cmd.team_id}:${cmd.channel_id}`, kind: "shared" };
+    const conversation = isDm ? dmConversation(cmd.team_id, cmd.channel_id) : channelTopLevel(cmd.team_id, cmd.channel_id);
     const author = { id: cmd.user_id, displayName: await this.#d.users.name(cmd.user_id) };
+    let text: string;
     try {
-      await reply(await this.#d.service.command(conversation, command, author));
+      text = await this.#d.service.command(conversation, command, author);
     } catch (err) {
-      this.#d.log.error({ err }, "slash command failed");
-      await reply("⚠️ That command failed. Please try again.").catch(() => undefined);
+      this.#d.log.error({ err, command: command.name }, "slash command failed");
+      text = errorText(toGlmbotError(err));
     }
+    await reply(text);
   }
 
   async #submit(t: Trigger, text: string, author: { id: string; displayName: string }): Promise<void> {
@@ -136,8 +157,9 @@ export class Inbound {
       if (active.cancelled) handle.cancel();
       void handle.done.then(finish, finish);
     } catch (error) {
-      const refusal = isGlmbotError(error) ? error : new GlmbotError("internal_error", "The bot could not accept the message.", {}, { cause: error });
-      log.info({ code: refusal.code, key: t.conversation.key }, "message refused");
+      const refusal = toGlmbotError(error);
+      if (refusal.code === "internal_error") log.error({ err: error, key: t.conversation.key }, "message could not be submitted");
+      else log.info({ code: refusal.code, key: t.conversation.key }, "message refused");
       await sink.fail(refusal).catch((err: unknown) => log.warn({ err }, "could not tell the user about a refusal"));
       finish();
     }
@@ -163,7 +185,7 @@ export class Inbound {
       text = await this.#d.service.command(conversation, command, author);
     } catch (err) {
       this.#d.log.error({ err, command: command.name }, "command failed");
-      text = "⚠️ That command failed. Please try again.";
+      text = errorText(toGlmbotError(err));
     }
     await this.#post(t, text);
   }

@@ -69,6 +69,28 @@ export function mentions(text: string, userId: string): boolean {
   return text.includes(`<@${userId}>`) || text.includes(`<@${userId}|`);
 }
 
+/**
+ * Conversation keys (the only place they are built). A channel has no conversation of its own: every
+ * thread in it is one (`slack:<team>:<channel>:<thread root ts>`, shared). A DM's top level is one
+ * conversation (`slack:<team>:<dm channel>`), and each thread in the DM its own; both are direct.
+ */
+export function channelConversation(team: string, channel: string, threadRoot: string): ConversationRef {
+  return { key: `slack:${team}:${channel}:${threadRoot}`, kind: "shared" };
+}
+
+/** A DM's conversation: its top level (no `threadRoot`) or one of its threads. See {@link channelConversation}. */
+export function dmConversation(team: string, dmChannel: string, threadRoot?: string): ConversationRef {
+  return { key: threadRoot === undefined ? `slack:${team}:${dmChannel}` : `slack:${team}:${dmChannel}:${threadRoot}`, kind: "direct" };
+}
+
+/**
+ * A channel's top level, which is no conversation (see {@link channelConversation}): only for commands that
+ * read no conversation state (`help`), since core's command call needs a place.
+ */
+export function channelTopLevel(team: string, channel: string): ConversationRef {
+  return { key: `slack:${team}:${channel}`, kind: "shared" };
+}
+
 /** Decides whether (and how) to answer an `app_mention` or `message` event. */
 export function decide(event: SlackMessageEvent, envelope: SlackEnvelope, policy: TriggerPolicy): Decision {
   const no = (reason: string): Decision => ({ answer: false, reason });
@@ -92,9 +114,7 @@ export function decide(event: SlackMessageEvent, envelope: SlackEnvelope, policy
   const denied = accessDenied(policy, event.user, isDm ? undefined : event.channel);
   if (denied) return no(denied);
 
-  const conversation: ConversationRef = isDm
-    ? { key: inThread ? `slack:${team}:${event.channel}:${threadRoot}` : `slack:${team}:${event.channel}`, kind: "direct" }
-    : { key: `slack:${team}:${event.channel}:${threadRoot}`, kind: "shared" };
+  const conversation = isDm ? dmConversation(team, event.channel, inThread ? threadRoot : undefined) : channelConversation(team, event.channel, threadRoot);
   const dedupeKeys = [`msg:${team}:${event.channel}:${event.ts}`];
   if (envelope.event_id) dedupeKeys.unshift(`event:${envelope.event_id}`);
   return {

@@ -28,8 +28,10 @@ export interface WebhookContext {
   callbacks: {
     delaysMs?: readonly number[];
     fetch?: typeof globalThis.fetch;
-    /** Aborted when the server closes. */
+    /** Aborted when the server closes, after in-flight deliveries had one attempt's time to finish. */
     signal: AbortSignal;
+    /** Deliveries not finished yet (awaited for a bounded time on close). */
+    pending: Set<Promise<void>>;
     counter?: Counter;
   };
   requestCounter?: Counter;

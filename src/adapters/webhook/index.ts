@@ -87,6 +87,7 @@ export function createWebhookServer(options: WebhookServerOptions): FastifyInsta
       delaysMs: options.callbackRetryDelaysMs,
       fetch: options.fetch,
       signal: closing.signal,
+      pending: new Set(),
       counter: counter(options.metrics, METRIC_NAMES.webhookCallbacks),
     },
     requestCounter: counter(options.metrics, METRIC_NAMES.webhookRequests),
@@ -103,7 +104,17 @@ export function createWebhookServer(options: WebhookServerOptions): FastifyInsta
     else if (route === "/healthz" || route === "/readyz" || route === "/metrics") req.log.debug(line, "request");
     else req.log.info(line, "request");
   });
-  app.addHook("onClose", async () => closing.abort());
+  // On close, callbacks of jobs that finished during shutdown still get one attempt's time to be delivered;
+  // retries still waiting after that are abandoned.
+  app.addHook("onClose", async () => {
+    if (ctx.callbacks.pending.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, config.webhook.callbackTimeoutMs)));
+      await Promise.race([Promise.allSettled([...ctx.callbacks.pending]), cap]);
+      clearTimeout(timer);
+    }
+    closing.abort();
+  });
 
   registerHealthRoutes(app, options.isReady, options.metrics);
   if (config.webhook.enabled) {

@@ -2,7 +2,8 @@
  * A faithful in-memory {@link ConversationService} for adapter tests. Each accepted message becomes a job
  * that calls the sink in the port's order (`queued` → `started` → `write`… → `end` | `fail`), then resolves
  * `done`. Scriptable: the reply deltas and finish reason, refusals (`refuse`), and slowness without timers
- * (`hold()` parks every job before delta `script.pauseAt` (default the first) until `release()`). Counts generations and cancellations.
+ * (`hold()` parks every job before delta `script.pauseAt` (default the first) until `release()`). Counts generations,
+ * cancellations and undelivered replies; stores exchanges as core does (only after `end` returned).
  */
 import type {
   Command,
@@ -44,6 +45,8 @@ export class FakeService implements ConversationService {
   /** Generations that started (the model "ran"). */
   generations = 0;
   cancellations = 0;
+  /** Jobs whose sink's `end` threw (not delivered, nothing stored). */
+  undelivered = 0;
   readonly submitted: InboundMessage[] = [];
   readonly stored = new Map<string, StoredTurn[]>();
   readonly resets: string[] = [];
@@ -145,12 +148,15 @@ export class FakeService implements ConversationService {
       usage: { promptTokens, completionTokens },
       context: { window: 1536, used: promptTokens, droppedTurns: 0 },
     };
+    // As core: stored only once `end` returned (a partial reply as `partial`); a throwing `end` means not
+    // delivered: nothing stored, and the job's result is `delivery_failed`.
     try {
       await sink.end(outcome);
-      this.store(message, text, promptTokens, completionTokens, "delivered");
-    } catch {
-      this.store(message, text, promptTokens, completionTokens, "partial");
+    } catch (cause) {
+      this.undelivered++;
+      return { error: new GlmbotError("delivery_failed", "The reply could not be delivered.", {}, { cause }) };
     }
+    this.store(message, text, promptTokens, completionTokens, finishReason === "stop" || finishReason === "length" ? "delivered" : "partial");
     return outcome;
   }
 

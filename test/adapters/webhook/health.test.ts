@@ -32,7 +32,7 @@ test("/metrics serves Prometheus text with every glmbot metric, fed by core even
   core.emit("completion_tokens", { key: "k", tokens: 20 });
   core.emit("dropped_turns", { key: "k", turns: 2, exchanges: 1 });
   core.emit("refusal", { key: "k", code: "queue_full" });
-  // Tolerated variants: bare numbers / strings, and queue_depth (not emitted by core yet).
+  // Tolerated variants: bare numbers / strings; queue_depth as core emits it ({depth}).
   core.emit("refusal", "input_too_long");
   core.emit("queue_depth", { depth: 3 });
   // Tolerant of odd payloads: ignored, never thrown.

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { IdempotencyStore } from "../../../src/adapters/webhook/idempotency.js";
+import { WebhookSink } from "../../../src/adapters/webhook/sink.js";
 import { GlmbotError } from "../../../src/core/errors.js";
 import { OTHER_TOKEN, TOKEN, bearer, listen, makeServer, message, postMessage, readSse } from "./helpers.js";
 
@@ -123,4 +124,58 @@ test("a disconnected non-streaming client cancels its job, unless it sent an Ide
     service.release();
     await app.close();
   }
+});
+
+test("a sync client gone after partial text: nothing stored without a key; with a key the answer is stored and replayed", async () => {
+  const { app, service } = makeServer();
+  service.script = { deltas: ["first", " second"], pauseAt: 1 };
+  service.hold();
+  const base = await listen(app);
+  const post = (headers: Record<string, string>, signal: AbortSignal) =>
+    fetch(`${base}/v1/messages`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(message()), signal }).catch(() => null);
+  try {
+    // Without a key: cancelled after "first"; the sink's end throws, so the partial exchange is not stored.
+    const a = new AbortController();
+    let started = service.nextStarted();
+    let finished = service.nextFinished();
+    void post(bearer(), a.signal);
+    await started;
+    a.abort();
+    await finished;
+    assert.equal(service.cancellations, 1);
+    assert.equal(service.undelivered, 1);
+    assert.equal(service.stored.size, 0);
+
+    // With a key: the job runs on, is stored as delivered, and the retry gets it.
+    const b = new AbortController();
+    started = service.nextStarted();
+    finished = service.nextFinished();
+    void post(withKey("gone-1"), b.signal);
+    await started;
+    b.abort();
+    service.release();
+    await finished;
+    assert.equal(service.undelivered, 1);
+    const turns = [...service.stored.values()].flat();
+    assert.deepEqual(turns.map((t) => [t.role, t.text, t.delivery]), [["user", "hi", "delivered"], ["assistant", "first second", "delivered"]]);
+    const retry = await postMessage(app, message(), withKey("gone-1"));
+    assert.equal(retry.json().reply, "first second");
+  } finally {
+    service.release();
+    await app.close();
+  }
+});
+
+test("WebhookSink: end() throws delivery_failed once marked gone; deltas are dropped from then on", () => {
+  const sink = new WebhookSink(true);
+  const outcome = { jobId: "j", reply: "x", finishReason: "cancelled" as const, usage: { promptTokens: 1, completionTokens: 1 }, context: { window: 10, used: 1, droppedTurns: 0 } };
+  assert.equal(sink.end(outcome), undefined);
+  const seen: string[] = [];
+  sink.write("a");
+  sink.markGone();
+  sink.write("b");
+  sink.attach((d) => seen.push(d));
+  assert.deepEqual(seen, []);
+  assert.equal(sink.gone, true);
+  assert.throws(() => sink.end(outcome), (err: GlmbotError) => err.code === "delivery_failed");
 });

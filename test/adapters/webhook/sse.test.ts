@@ -64,7 +64,7 @@ test("SSE refusals before the job starts are plain JSON errors with their status
   }
 });
 
-test("a client disconnecting mid-stream cancels the job", async () => {
+test("a client disconnecting mid-stream cancels the job; the partial reply it never saw the end of is not stored", async () => {
   const { app, service } = makeServer();
   service.script = { deltas: ["first", "second", "third"], pauseAt: 1 };
   service.hold();
@@ -86,6 +86,8 @@ test("a client disconnecting mid-stream cancels the job", async () => {
     await finished;
     assert.equal(service.cancellations, 1);
     assert.equal(service.generations, 1);
+    assert.equal(service.undelivered, 1, "end() threw: core records delivery_failed");
+    assert.equal(service.stored.size, 0, "nothing stored, not even as partial");
   } finally {
     service.release();
     await app.close();

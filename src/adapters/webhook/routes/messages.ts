@@ -4,8 +4,10 @@
  * - `stream` (`stream: true`, or `Accept: text/event-stream` when `stream` is absent): SSE `token`… `done`|`error`;
  * - `callback` (`callback_url`): 202 `{id, status: "queued", position}` now, the final JSON POSTed later.
  * Refusals before the job is queued (auth, validation, queue_full, input_too_long…) are plain JSON errors in
- * every mode. A client that disconnects before its answer cancels the job, unless it sent an
- * Idempotency-Key (then the job finishes and the answer waits for its retry). A signed request may be sent
+ * every mode. A client that disconnects before its answer cancels the job and nothing of it is stored
+ * (partial text included), unless it sent an Idempotency-Key (then the job finishes, is stored, and the
+ * answer waits for its retry). A callback's exchange is stored when the job ends, before the callback is
+ * POSTed: a callback that fails every attempt does not undo it. A signed request may be sent
  * again byte for byte only with its Idempotency-Key (see auth.ts), and such a repeat never queues a second
  * job (even after the key expired from the idempotency store).
  */
@@ -93,17 +95,18 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: WebhookContext)
       ticket = begun.ticket;
     }
 
-    // Disconnect before the answer: cancel (unless the client will retry with its Idempotency-Key).
+    // Disconnect before the answer: cancel, and mark the sink gone so that core stores nothing (the client
+    // never saw the answer) — unless the client will retry with its Idempotency-Key: then the job finishes,
+    // its answer waits for the retry, and the exchange is stored.
+    const sink = new WebhookSink(mode === "stream");
     let handle: JobHandle | undefined;
-    let gone = false;
     const onClose = () => {
-      if (reply.raw.writableFinished) return;
-      gone = true;
-      if (key === undefined) handle?.cancel();
+      if (reply.raw.writableFinished || key !== undefined) return;
+      sink.markGone();
+      handle?.cancel();
     };
     if (mode !== "callback") reply.raw.on("close", onClose);
 
-    const sink = new WebhookSink(mode === "stream");
     try {
       handle = await ctx.service.submit(toInbound(client, input), sink);
     } catch (err) {
@@ -113,7 +116,7 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: WebhookContext)
     }
     if (client.signature) ctx.replay.markQueued(client.signature);
     const job = handle;
-    if (gone && key === undefined) job.cancel();
+    if (sink.gone) job.cancel();
     const finish = async (): Promise<FinalResult> => {
       const result = finalResult(await job.done, job.id, input.conversation_id);
       if (ticket) ctx.idempotency.complete(ticket, result);
@@ -143,7 +146,7 @@ function startCallback(
   req: FastifyRequest,
 ): void {
   const { webhook } = ctx.config;
-  void (async () => {
+  const task = (async () => {
     const result = await finish();
     const outcome = await deliverCallback({
       url,
@@ -160,4 +163,6 @@ function startCallback(
     });
     ctx.callbacks.counter?.inc({ result: outcome.delivered ? "delivered" : "failed" });
   })().catch((err: unknown) => req.log.error({ err }, "webhook: callback task failed"));
+  ctx.callbacks.pending.add(task);
+  void task.finally(() => ctx.callbacks.pending.delete(task));
 }
