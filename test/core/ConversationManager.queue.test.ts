@@ -5,7 +5,7 @@ import type { ChatTurn, ConversationRef, JobHandle } from "../../src/core/ports.
 import { fakeCount } from "./FakeEngine.js";
 import { FakeSink } from "./FakeSink.js";
 import { ALICE, BOB, direct, message, setup, settle, shared, SYSTEM } from "./managerHarness.js";
-import { chineseText, prng } from "./prng.js";
+import { chineseText, prng } from "../fixtures/prng.js";
 
 const user = (n: number) => ({ id: `U${n}`, displayName: `User ${n}` });
 

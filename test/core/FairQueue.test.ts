@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { GlmbotError, isGlmbotError } from "../../src/core/errors.js";
 import { type FairJob, FairQueue, type FairQueueOptions } from "../../src/core/FairQueue.js";
-import { FakeClock } from "./FakeClock.js";
-import { prng } from "./prng.js";
+import { FakeClock } from "../fixtures/FakeClock.js";
+import { prng } from "../fixtures/prng.js";
 
 /** A queue whose jobs run until the test finishes them; records start order and invariants. */
 function harness(options: Partial<FairQueueOptions> = {}) {

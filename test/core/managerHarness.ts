@@ -2,7 +2,7 @@ import { ConversationManager, type ConversationManagerOptions } from "../../src/
 import { type ConversationStore, createConversationStore } from "../../src/core/memory.js";
 import type { CoreMetricEvents } from "../../src/core/metrics.js";
 import type { ConversationRef, InboundMessage } from "../../src/core/ports.js";
-import { FakeClock } from "./FakeClock.js";
+import { FakeClock } from "../fixtures/FakeClock.js";
 import { FakeEngine, type FakeEngineOptions } from "./FakeEngine.js";
 
 export const DAY = 86_400_000;

@@ -14,7 +14,7 @@ import { fitContextWindow } from "../../src/core/window.js";
 import type { LlamaEngine } from "../../src/inference/LlamaEngine.js";
 import { assistant, openEngine, system, user } from "../inference/helpers.js";
 import { FakeSink } from "./FakeSink.js";
-import { chineseText, prng } from "./prng.js";
+import { chineseText, prng } from "../fixtures/prng.js";
 
 const engines: LlamaEngine[] = [];
 after(async () => {

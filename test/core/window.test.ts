@@ -4,7 +4,7 @@ import { isGlmbotError } from "../../src/core/errors.js";
 import type { ChatTurn } from "../../src/core/ports.js";
 import { fitContextWindow } from "../../src/core/window.js";
 import { fakeCount } from "./FakeEngine.js";
-import { chineseText, prng } from "./prng.js";
+import { chineseText, prng } from "../fixtures/prng.js";
 
 const system: ChatTurn = { role: "system", content: "You are a helpful assistant." };
 const user = (content: string): ChatTurn => ({ role: "user", content });

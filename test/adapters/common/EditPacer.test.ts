@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { EditPacer } from "../../../src/adapters/common/EditPacer.js";
-import { FakeClock, flush } from "./FakeClock.js";
+import { FakeClock, flush } from "../../fixtures/FakeClock.js";
 
 class RateLimited extends Error {
   constructor(readonly retryAfterMs: number) {
@@ -42,9 +42,9 @@ describe("EditPacer", () => {
     await flush();
     pacer.update("ab");
     pacer.update("abc");
-    await clock.advance(999);
+    await clock.advanceAsync(999);
     assert.deepEqual(applied.map((a) => a.value), ["a"]);
-    await clock.advance(1);
+    await clock.advanceAsync(1);
     assert.deepEqual(applied, [{ value: "a", at: 0 }, { value: "abc", at: 1000 }]);
     assert.equal(maxActive(), 1, "never two applies at once");
   });
@@ -56,9 +56,9 @@ describe("EditPacer", () => {
     let done = false;
     const finished = pacer.finish("final").then(() => (done = true));
     pacer.update("ignored");
-    await clock.advance(500);
+    await clock.advanceAsync(500);
     assert.equal(done, false);
-    await clock.advance(500);
+    await clock.advanceAsync(500);
     await finished;
     assert.deepEqual(applied.map((a) => [a.value, a.at]), [["a", 0], ["final", 1000]]);
   });
@@ -66,20 +66,20 @@ describe("EditPacer", () => {
   test("a 429 is waited out (retry_after, at least the interval), then the newest value is applied", async () => {
     const { clock, pacer, applied } = setup({ script: (_v, call) => (call === 1 ? new RateLimited(3000) : undefined) });
     pacer.update("a");
-    await clock.advance(1000);
+    await clock.advanceAsync(1000);
     pacer.update("ab"); // applied at 1000 → 429
-    await clock.advance(0);
+    await clock.advanceAsync(0);
     pacer.update("abc");
-    await clock.advance(2999);
+    await clock.advanceAsync(2999);
     assert.deepEqual(applied.map((a) => a.value), ["a", "ab"]);
-    await clock.advance(1);
+    await clock.advanceAsync(1);
     assert.deepEqual(applied.map((a) => [a.value, a.at]), [["a", 0], ["ab", 1000], ["abc", 4000]]);
   });
 
   test("a rate-limited final value is retried, never dropped", async () => {
     const { clock, pacer, applied } = setup({ script: (_v, call) => (call < 3 ? new RateLimited(2000) : undefined) });
     const finished = pacer.finish("final");
-    await clock.advance(10_000);
+    await clock.advanceAsync(10_000);
     await finished;
     assert.deepEqual(applied.map((a) => [a.value, a.at]), [["final", 0], ["final", 2000], ["final", 4000], ["final", 6000]]);
   });
@@ -95,7 +95,7 @@ describe("EditPacer", () => {
     const { clock, pacer, applied } = setup({ script: () => new RateLimited(10) });
     const finished = pacer.finish("x");
     const outcome = finished.then(() => "resolved", () => "rejected");
-    await clock.advance(10_000);
+    await clock.advanceAsync(10_000);
     assert.equal(await outcome, "rejected");
     assert.equal(applied.length, 6, "first try + 5 retries");
   });
@@ -107,7 +107,7 @@ describe("EditPacer", () => {
     await flush();
     assert.equal(errors.length, 1);
     const finished = pacer.finish("ab");
-    await clock.advance(1000);
+    await clock.advanceAsync(1000);
     await finished;
     assert.deepEqual(applied.map((a) => a.value), ["a", "ab"]);
   });
@@ -118,7 +118,7 @@ describe("EditPacer", () => {
     await flush();
     pacer.update("b");
     pacer.abandon();
-    await clock.advance(5000);
+    await clock.advanceAsync(5000);
     assert.deepEqual(applied.map((a) => a.value), ["a"]);
     assert.equal(clock.pending, 0);
   });

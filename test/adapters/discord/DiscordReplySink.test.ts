@@ -6,7 +6,7 @@ import { DiscordReplySink, type ChannelTarget, type OutgoingMessage } from "../.
 import { GlmbotError } from "../../../src/core/errors.js";
 import { silentLogger } from "../../../src/core/logger.js";
 import type { ReplyOutcome } from "../../../src/core/ports.js";
-import { FakeClock, flush } from "../common/FakeClock.js";
+import { FakeClock, flush } from "../../fixtures/FakeClock.js";
 
 type Call = { op: "typing" | "send" | "edit" | "delete"; at: number; id?: string; message?: OutgoingMessage };
 
@@ -69,11 +69,11 @@ describe("DiscordReplySink", () => {
   test("typing at once, renewed every 8 s while waiting, not after the reply appears", async () => {
     const { clock, calls, sink } = setup();
     sink.open();
-    await clock.advance(16_000);
+    await clock.advanceAsync(16_000);
     assert.deepEqual(calls.filter((c) => c.op === "typing").map((c) => c.at), [0, 8000, 16000]);
     sink.started();
     sink.write("Hello");
-    await clock.advance(30_000);
+    await clock.advanceAsync(30_000);
     assert.equal(calls.filter((c) => c.op === "typing").length, 3);
     await sink.end(outcome("Hello"));
     assert.equal(clock.pending, 0, "no timers left");
@@ -82,15 +82,15 @@ describe("DiscordReplySink", () => {
   test("queue position message, updated, then turned into the streamed reply; button only while live", async () => {
     const { clock, calls, sink, live } = setup();
     sink.queued(3);
-    await clock.advance(0);
+    await clock.advanceAsync(0);
     sink.queued(2);
-    await clock.advance(1000);
+    await clock.advanceAsync(1000);
     sink.started();
-    await clock.advance(1000);
+    await clock.advanceAsync(1000);
     sink.write("Hi");
     sink.write(" there");
-    await clock.advance(1000);
-    const receipt = await Promise.all([sink.end(outcome("Hi there")), clock.advance(1000)]).then(([r]) => r);
+    await clock.advanceAsync(1000);
+    const receipt = await Promise.all([sink.end(outcome("Hi there")), clock.advanceAsync(1000)]).then(([r]) => r);
     const ops = calls.filter((c) => c.op !== "typing").map((c) => [c.op, c.message?.content, c.message?.stopButton ?? null, c.message?.replyTo ?? null]);
     assert.deepEqual(ops, [
       ["send", "⏳ #3 in queue", "glmbot:stop:42", "42"],
@@ -107,10 +107,10 @@ describe("DiscordReplySink", () => {
     const { clock, calls, sink } = setup();
     for (let i = 0; i < 50; i++) {
       sink.write(`w${i} `);
-      await clock.advance(130);
+      await clock.advanceAsync(130);
     }
     const ending = sink.end(outcome(Array.from({ length: 50 }, (_, i) => `w${i} `).join("")));
-    await clock.advance(2000);
+    await clock.advanceAsync(2000);
     await ending;
     const times = calls.filter((c) => c.op === "send" || c.op === "edit").map((c) => c.at);
     assert.ok(times.length >= 5);
@@ -122,11 +122,11 @@ describe("DiscordReplySink", () => {
     const text = Array.from({ length: 1000 }, (_, i) => `word${i}`).join(" ").slice(0, 4500);
     for (let i = 0; i < text.length; i += 100) {
       sink.write(text.slice(i, i + 100));
-      await clock.advance(400);
+      await clock.advanceAsync(400);
       for (const c of calls.filter((c) => c.op !== "typing")) assert.ok(c.message === undefined || c.message.content.length <= 2000);
     }
     const ending = sink.end(outcome(text));
-    await clock.advance(2000);
+    await clock.advanceAsync(2000);
     const { platformMessageIds } = await ending;
     assert.equal(platformMessageIds?.length, 3);
     assert.equal(shown().join(""), text);
@@ -141,7 +141,7 @@ describe("DiscordReplySink", () => {
     const { clock, sink, shown } = setup();
     sink.write("  \n ");
     const ending = sink.end(outcome("  \n "));
-    await clock.advance(0);
+    await clock.advanceAsync(0);
     await ending;
     assert.deepEqual(shown(), [EMPTY_REPLY_TEXT]);
   });
@@ -149,9 +149,9 @@ describe("DiscordReplySink", () => {
   test("stopped with partial text: the text stays, marked as stopped", async () => {
     const { clock, sink, shown } = setup();
     sink.write("Partial");
-    await clock.advance(0);
+    await clock.advanceAsync(0);
     const ending = sink.end(outcome("Partial", "cancelled"));
-    await clock.advance(1000);
+    await clock.advanceAsync(1000);
     await ending;
     assert.deepEqual(shown(), ["Partial\n\n⏹️ (stopped)"]);
   });
@@ -159,16 +159,16 @@ describe("DiscordReplySink", () => {
   test("fail: a notice replying to the asker, or after the partial text", async () => {
     const a = setup();
     const failing = a.sink.fail(new GlmbotError("generation_timeout", "x"));
-    await a.clock.advance(0);
+    await a.clock.advanceAsync(0);
     await failing;
     assert.match(a.shown()[0], /took too long/);
     assert.equal(a.calls.find((c) => c.op === "send")?.message?.replyTo, "42");
 
     const b = setup();
     b.sink.write("Half an answer");
-    await b.clock.advance(0);
+    await b.clock.advanceAsync(0);
     const failing2 = b.sink.fail(new GlmbotError("shutting_down", "x"));
-    await b.clock.advance(1000);
+    await b.clock.advanceAsync(1000);
     await failing2;
     assert.match(b.shown()[0], /^Half an answer\n\n🔄 /u);
   });
@@ -176,10 +176,10 @@ describe("DiscordReplySink", () => {
   test("discarded (the asker deleted the message): the queue message is deleted", async () => {
     const { clock, calls, sink, live } = setup();
     sink.queued(1);
-    await clock.advance(0);
+    await clock.advanceAsync(0);
     sink.discard();
     const failing = sink.fail(new GlmbotError("cancelled", "x"));
-    await clock.advance(1000);
+    await clock.advanceAsync(1000);
     await failing;
     assert.equal(live.size, 0);
     assert.equal(calls.at(-1)?.op, "delete");
@@ -189,11 +189,11 @@ describe("DiscordReplySink", () => {
     let limited = false;
     const { clock, calls, sink, shown } = setup((c) => (c.op === "edit" && !limited ? ((limited = true), new RateLimited(5000)) : undefined));
     sink.write("a");
-    await clock.advance(1000);
+    await clock.advanceAsync(1000);
     sink.write("b");
-    await clock.advance(1000);
+    await clock.advanceAsync(1000);
     const ending = sink.end(outcome("abc"));
-    await clock.advance(10_000);
+    await clock.advanceAsync(10_000);
     await ending;
     const edits = calls.filter((c) => c.op === "edit").map((c) => c.at);
     assert.equal(edits.length, 2);
@@ -204,10 +204,10 @@ describe("DiscordReplySink", () => {
   test("a failed send rejects end after telling the user", async () => {
     const { clock, calls, sink } = setup((c) => (c.op === "send" && !c.message?.content.startsWith("⚠️") ? new Error("403 Missing Permissions") : undefined));
     sink.write("Hello");
-    await clock.advance(1000);
+    await clock.advanceAsync(1000);
     const ending = sink.end(outcome("Hello"));
     const settled = ending.then(() => "resolved", (e: Error) => e.message);
-    await clock.advance(2000);
+    await clock.advanceAsync(2000);
     assert.equal(await settled, "403 Missing Permissions");
     const notice = calls.filter((c) => c.op === "send").at(-1);
     assert.match(notice?.message?.content ?? "", /could not be delivered/);

@@ -15,7 +15,7 @@ import { errorText } from "../../../src/adapters/common/notices.js";
 import { GlmbotError } from "../../../src/core/errors.js";
 import type { Logger } from "../../../src/core/logger.js";
 import type { Command, ConversationRef, ConversationService, InboundMessage, JobHandle } from "../../../src/core/ports.js";
-import { FakeClock } from "../common/FakeClock.js";
+import { FakeClock } from "../../fixtures/FakeClock.js";
 
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
