@@ -71,8 +71,11 @@ export function createProgressBar(out: { write(text: string): unknown }, options
       }
       const step = total > 0 ? Math.floor((done / total) * 10) : -1;
       if (step <= lastStep) return;
+      // Every 10 % step crossed gets its line, even when parallel chunks jump several at once; a resumed
+      // download starts at the step it already had.
+      const from = lastStep < 0 ? step : lastStep + 1;
       lastStep = step;
-      out.write(`progress ${step * 10}% ${formatSize(done)}/${formatSize(total)}\n`);
+      for (let s = from; s <= step; s++) out.write(`progress ${s * 10}% ${formatSize(s === step ? done : (total * s) / 10)}/${formatSize(total)}\n`);
     },
     finish() {
       if (options.tty && drawn) out.write("\n");
