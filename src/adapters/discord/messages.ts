@@ -9,7 +9,7 @@
 import type { EventEmitter } from "node:events";
 import { PermissionFlagsBits, type GatewayDispatchPayload, type Message } from "discord.js";
 import type { Clock } from "../../core/clock.js";
-import type { Logger } from "../../core/logger.js";
+import { withFields, type Logger } from "../../core/logger.js";
 import type { Command, ConversationService } from "../../core/ports.js";
 import { toGlmbotError } from "../common/errors.js";
 import { KeyedChain } from "../common/KeyedChain.js";
@@ -74,7 +74,7 @@ export class MessageHandler {
     if (!this.#seen.firstTime(message.id)) return void this.#events.emit("ignored", { messageId: message.id, reason: "duplicate" });
     await this.#inOrder
       .run(message.channelId, () => this.#handle(message, botId))
-      .catch((err: unknown) => this.#log.error({ err }, "discord: message handling failed"));
+      .catch((err: unknown) => this.#log.error({ err, messageId: message.id }, "discord: message handling failed"));
   }
 
   async #handle(message: Message, botId: string): Promise<void> {
@@ -99,6 +99,9 @@ export class MessageHandler {
     let channel = message.channel;
     let conversation = decision.conversation;
     let replyTo: string | undefined = message.id;
+    let job: ActiveJob | undefined;
+    // Every line about this message carries its id and conversation key, and the job id once core gave one.
+    const log = withFields(this.#log, () => ({ key: conversation.key, messageId: message.id, ...(job?.handle ? { jobId: job.handle.id } : {}) }));
     if (decision.newThread && message.inGuild()) {
       try {
         const thread = await message.startThread({ name: threadName(decision.text), autoArchiveDuration: this.#o.autoThreadArchiveMinutes });
@@ -106,7 +109,7 @@ export class MessageHandler {
         replyTo = undefined;
         conversation = conversationOf({ guildId: message.guildId, channelId: thread.id, parentId: message.channelId, isThread: true });
       } catch (err) {
-        this.#log.warn({ err, channelId: message.channelId }, "discord: could not start a thread; answering in the channel");
+        log.warn({ err, channelId: message.channelId }, "discord: could not start a thread; answering in the channel");
       }
     }
     if (!channel.isSendable()) return void this.#events.emit("ignored", { messageId: message.id, reason: "not_sendable" });
@@ -117,10 +120,10 @@ export class MessageHandler {
       stopId: stopCustomId(message.id),
       editIntervalMs: this.#o.editIntervalMs,
       retryAfterMs,
-      logger: this.#log,
+      logger: log,
       clock: this.#clock,
     });
-    const job: ActiveJob = { askerId: message.author.id, sink, deleted: false };
+    job = { askerId: message.author.id, sink, deleted: false };
     this.jobs.set(message.id, job);
     sink.open();
     const key = conversation.key;
@@ -136,6 +139,7 @@ export class MessageHandler {
       return void this.#events.emit("done", { messageId: message.id, key, result: "failed", code: error.code });
     }
     const handle = job.handle;
+    log.debug({}, "discord: message submitted");
     if (job.deleted) this.#dropIfWaiting(job);
     this.#events.emit("submitted", { messageId: message.id, key, jobId: handle.id });
     void handle.done.then((result) => {
@@ -163,7 +167,7 @@ export class MessageHandler {
     try {
       for (const [i, content] of splitText(text, DISCORD_MESSAGE_LIMIT).entries()) await target.send({ content, ...(i === 0 ? { replyTo: message.id } : {}) });
     } catch (err) {
-      this.#log.warn({ err, channelId: message.channelId }, "discord: could not answer");
+      this.#log.warn({ err, channelId: message.channelId, messageId: message.id }, "discord: could not answer");
     }
   }
 

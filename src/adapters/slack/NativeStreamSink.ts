@@ -71,12 +71,12 @@ export class NativeStreamSink implements ReplySink {
 
   queued(position: number): void {
     if (this.#fallback) return this.#fallback.queued(position);
-    this.#o.status?.thinking(this.#o.channel, this.#o.threadTs, `is waiting (${queuePositionText(position)})`);
+    this.#o.status?.thinking(this.#o.channel, this.#o.threadTs, `is waiting (${queuePositionText(position)})`, this.#o.logger);
   }
 
   started(): void {
     if (this.#fallback) return this.#fallback.started();
-    this.#o.status?.thinking(this.#o.channel, this.#o.threadTs);
+    this.#o.status?.thinking(this.#o.channel, this.#o.threadTs, undefined, this.#o.logger);
     this.#showStop();
   }
 
@@ -115,7 +115,7 @@ export class NativeStreamSink implements ReplySink {
     try {
       await this.#pacer.finish(text);
     } finally {
-      this.#o.status?.clear(this.#o.channel, this.#o.threadTs);
+      this.#o.status?.clear(this.#o.channel, this.#o.threadTs, this.#o.logger);
     }
   }
 

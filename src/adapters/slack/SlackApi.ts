@@ -36,27 +36,61 @@ export function slackErrorCode(error: unknown): string | undefined {
 /** Errors meaning "this app cannot use that method" (scope, feature, token type). */
 export const UNAVAILABLE = new Set(["missing_scope", "not_allowed_token_type", "unknown_method", "not_allowed", "feature_not_enabled", "team_not_allowed", "method_deprecated", "invalid_auth", "no_permission", "access_denied"]);
 
+/** @internal State shared by a SlackApi and its {@link SlackApi.withLogger} views. */
+export interface SlackApiShared {
+  web: WebClient;
+  clock: Clock;
+  maxWaits: number;
+  waits: Set<{ timer: unknown; reject: (error: Error) => void }>;
+  closed: boolean;
+  self: { userId: string; botId?: string };
+}
+
 export class SlackApi {
   readonly web: WebClient;
-  /** The bot's identity (from auth.test), used to recognise its own messages. */
-  self: { userId: string; botId?: string } = { userId: "" };
+  readonly #s: SlackApiShared;
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #maxWaits: number;
-  readonly #waits = new Set<{ timer: unknown; reject: (error: Error) => void }>();
-  #closed = false;
+  readonly #waits: SlackApiShared["waits"];
 
-  constructor(options: SlackApiOptions) {
-    this.#clock = options.clock;
+  /** `shared` is internal: {@link withLogger} passes its own state to make a view. */
+  constructor(options: SlackApiOptions, shared?: SlackApiShared) {
     this.#log = options.logger;
-    this.#maxWaits = options.maxRateLimitWaits ?? 5;
-    this.web = new WebClient(options.token, {
-      slackApiUrl: options.apiUrl,
-      retryConfig: { retries: 0 },
-      rejectRateLimitedCalls: true,
-      timeout: options.timeoutMs ?? 30_000,
-      logger: boltQuietLogger(options.logger),
-    });
+    this.#s = shared ?? {
+      web: new WebClient(options.token, {
+        slackApiUrl: options.apiUrl,
+        retryConfig: { retries: 0 },
+        rejectRateLimitedCalls: true,
+        timeout: options.timeoutMs ?? 30_000,
+        logger: boltQuietLogger(options.logger),
+      }),
+      clock: options.clock,
+      maxWaits: options.maxRateLimitWaits ?? 5,
+      waits: new Set(),
+      closed: false,
+      self: { userId: "" },
+    };
+    this.web = this.#s.web;
+    this.#clock = this.#s.clock;
+    this.#maxWaits = this.#s.maxWaits;
+    this.#waits = this.#s.waits;
+  }
+
+  /** The bot's identity (from auth.test), used to recognise its own messages (shared with every view). */
+  get self(): { userId: string; botId?: string } {
+    return this.#s.self;
+  }
+  set self(value: { userId: string; botId?: string }) {
+    this.#s.self = value;
+  }
+
+  /**
+   * The same client (one WebClient, shared rate-limit waits, `close()` and `self`) whose own log lines
+   * (e.g. "Slack rate limit: waiting") go to `logger` — a job's logger, so they carry its `jobId`.
+   */
+  withLogger(logger: Logger): SlackApi {
+    return new SlackApi({ token: "", apiUrl: "", clock: this.#clock, logger }, this.#s);
   }
 
   /** chat.postMessage; resolves with the new message's `ts`. */
@@ -95,7 +129,7 @@ export class SlackApi {
   /** Runs `fn`, waiting out HTTP 429s. */
   async call<T>(fn: () => Promise<T>): Promise<T> {
     for (let waits = 0; ; waits++) {
-      if (this.#closed) throw new GlmbotError("shutting_down", "The Slack adapter is stopping.");
+      if (this.#s.closed) throw new GlmbotError("shutting_down", "The Slack adapter is stopping.");
       try {
         return await fn();
       } catch (error) {
@@ -109,7 +143,7 @@ export class SlackApi {
 
   /** Ends every pending rate-limit wait and refuses further calls. */
   close(): void {
-    this.#closed = true;
+    this.#s.closed = true;
     for (const wait of this.#waits) {
       this.#clock.clearTimeout(wait.timer);
       wait.reject(new GlmbotError("shutting_down", "The Slack adapter is stopping."));

@@ -85,7 +85,7 @@ export class SlackReplySink implements ReplySink {
 
   started(): void {
     this.#notice = THINKING_TEXT;
-    this.#o.status?.thinking(this.#o.channel, this.#o.threadTs);
+    this.#o.status?.thinking(this.#o.channel, this.#o.threadTs, undefined, this.#o.logger);
     this.#show();
   }
 
@@ -103,7 +103,7 @@ export class SlackReplySink implements ReplySink {
       await this.#tellDeliveryFailure();
       throw error;
     } finally {
-      this.#o.status?.clear(this.#o.channel, this.#o.threadTs);
+      this.#o.status?.clear(this.#o.channel, this.#o.threadTs, this.#o.logger);
     }
     return { platformMessageIds: this.messageIds };
   }
@@ -115,7 +115,7 @@ export class SlackReplySink implements ReplySink {
     try {
       await this.#pacer.finish({ parts, live: false });
     } finally {
-      this.#o.status?.clear(this.#o.channel, this.#o.threadTs);
+      this.#o.status?.clear(this.#o.channel, this.#o.threadTs, this.#o.logger);
     }
   }
 

@@ -10,7 +10,7 @@
  * No conversation logic here: core decides everything about the conversation.
  */
 import type { Clock } from "../../core/clock.js";
-import type { Logger } from "../../core/logger.js";
+import { withFields, type Logger } from "../../core/logger.js";
 import type { Command, ConversationRef, ConversationService, JobHandle, ReplySink } from "../../core/ports.js";
 import { toGlmbotError } from "../common/errors.js";
 import { KeyedChain } from "../common/KeyedChain.js";
@@ -87,7 +87,8 @@ export class Inbound {
   }
 
   async #handle(t: Trigger): Promise<void> {
-    const { store, log } = this.#d;
+    const { store } = this.#d;
+    const log = this.#messageLog(t);
     if (t.kind === "thread" && !(await store.isFollowed(threadKey(t.team, t.channel, t.threadRoot)))) return;
     if (!(await store.claim(t.dedupeKeys))) return log.info({ keys: t.dedupeKeys }, "duplicate Slack delivery ignored");
     if (t.replyThreadTs !== undefined) {
@@ -98,9 +99,14 @@ export class Inbound {
     const text = promptText(t.text, botUserId, names);
     const author = { id: t.user, displayName: await this.#d.users.name(t.user) };
     const command = parseCommand(text);
-    if (command) return this.#runCommand(t, t.conversation, command, author);
-    if (text === "") return this.#post(t, NO_TEXT_HINT);
-    await this.#submit(t, text, author);
+    if (command) return this.#runCommand(t, t.conversation, command, author, log);
+    if (text === "") return this.#post(t, NO_TEXT_HINT, log);
+    await this.#submit(t, text, author, log);
+  }
+
+  /** A logger for lines about message `t`: its conversation key and ts, and `jobId` once `ids.jobId` is set. */
+  #messageLog(t: Trigger, ids: { jobId?: string } = {}): Logger {
+    return withFields(this.#d.log, () => ({ key: t.conversation.key, messageTs: t.ts, ...(ids.jobId ? { jobId: ids.jobId } : {}) }));
   }
 
   /** Handles a Stop button press by `userId` for the reply `stopId`. */
@@ -139,10 +145,13 @@ export class Inbound {
     await reply(text);
   }
 
-  async #submit(t: Trigger, text: string, author: { id: string; displayName: string }): Promise<void> {
-    const { service, log } = this.#d;
+  async #submit(t: Trigger, text: string, author: { id: string; displayName: string }, messageLog: Logger): Promise<void> {
+    const { service } = this.#d;
     const stopId = `${t.channel}:${t.ts}:${++this.#seq}`;
-    const sink = this.#sink(t, stopId);
+    // The sink (and its API calls) log with the job id as soon as core has given one.
+    const ids: { jobId?: string } = {};
+    const log = this.#messageLog(t, ids);
+    const sink = this.#sink(t, stopId, log);
     let settle!: () => void;
     const active: Active = { asker: t.user, sink, cancelled: false, done: new Promise<void>((r) => (settle = r)) };
     this.#active.set(stopId, active);
@@ -153,20 +162,23 @@ export class Inbound {
     const message = { conversation: t.conversation, author, text, platformMessageIds: [t.ts] };
     try {
       const handle = await service.submit(message, sink as ReplySink);
+      ids.jobId = handle.id;
       active.handle = handle;
+      log.debug({}, "Slack message submitted");
       if (active.cancelled) handle.cancel();
       void handle.done.then(finish, finish);
     } catch (error) {
       const refusal = toGlmbotError(error);
-      if (refusal.code === "internal_error") log.error({ err: error, key: t.conversation.key }, "message could not be submitted");
-      else log.info({ code: refusal.code, key: t.conversation.key }, "message refused");
+      if (refusal.code === "internal_error") messageLog.error({ err: error }, "message could not be submitted");
+      else messageLog.info({ code: refusal.code }, "message refused");
       await sink.fail(refusal).catch((err: unknown) => log.warn({ err }, "could not tell the user about a refusal"));
       finish();
     }
   }
 
-  #sink(t: Trigger, stopId: string): SlackReplySink | NativeStreamSink {
-    const { api, options, status, clock, log } = this.#d;
+  #sink(t: Trigger, stopId: string, log: Logger): SlackReplySink | NativeStreamSink {
+    const { options, status, clock } = this.#d;
+    const api = this.#d.api.withLogger(log);
     const common = { api, channel: t.channel, threadTs: t.replyThreadTs, stopId, intervalMs: options.updateIntervalMs, maxChars: options.maxMessageChars, status, clock, logger: log };
     if (this.#nativeAvailable && t.replyThreadTs !== undefined) {
       return new NativeStreamSink({
@@ -179,23 +191,24 @@ export class Inbound {
     return new SlackReplySink(common);
   }
 
-  async #runCommand(t: Trigger, conversation: ConversationRef, command: Command, author: { id: string; displayName: string }): Promise<void> {
+  async #runCommand(t: Trigger, conversation: ConversationRef, command: Command, author: { id: string; displayName: string }, log: Logger): Promise<void> {
     let text: string;
     try {
       text = await this.#d.service.command(conversation, command, author);
     } catch (err) {
-      this.#d.log.error({ err, command: command.name }, "command failed");
+      log.error({ err, command: command.name }, "command failed");
       text = errorText(toGlmbotError(err));
     }
-    await this.#post(t, text);
+    await this.#post(t, text, log);
   }
 
   /** Posts plain text (escaped, split within the limit) in the trigger's thread. */
-  async #post(t: Trigger, text: string): Promise<void> {
+  async #post(t: Trigger, text: string, log: Logger): Promise<void> {
+    const api = this.#d.api.withLogger(log);
     for (const part of splitText(escapeMrkdwn(text), this.#d.options.maxMessageChars)) {
-      await this.#d.api
+      await api
         .post({ channel: t.channel, thread_ts: t.replyThreadTs, ...messagePayload(part) })
-        .catch((err: unknown) => this.#d.log.warn({ err, channel: t.channel }, "could not post to Slack"));
+        .catch((err: unknown) => log.warn({ err, channel: t.channel }, "could not post to Slack"));
     }
   }
 }

@@ -27,27 +27,27 @@ export class StatusIndicator {
     return this.#enabled;
   }
 
-  /** Shows `status` (default "is thinking…") under the thread. */
-  thinking(channel: string, threadTs: string | undefined, status = THINKING_STATUS): void {
+  /** Shows `status` (default "is thinking…") under the thread. `log`: the reply's logger (default the indicator's). */
+  thinking(channel: string, threadTs: string | undefined, status = THINKING_STATUS, log = this.#log): void {
     if (!this.#enabled || threadTs === undefined) return;
     this.#set.add(`${channel}:${threadTs}`);
-    this.#send(channel, threadTs, status);
+    this.#send(channel, threadTs, status, log);
   }
 
   /** Clears a status this indicator set. */
-  clear(channel: string, threadTs: string | undefined): void {
+  clear(channel: string, threadTs: string | undefined, log = this.#log): void {
     if (threadTs === undefined || !this.#set.delete(`${channel}:${threadTs}`) || !this.#enabled) return;
-    this.#send(channel, threadTs, "");
+    this.#send(channel, threadTs, "", log);
   }
 
-  #send(channel: string, threadTs: string, status: string): void {
+  #send(channel: string, threadTs: string, status: string, log: Logger): void {
     this.#api.web.assistant.threads.setStatus({ channel_id: channel, thread_ts: threadTs, status }).catch((err: unknown) => {
       const code = slackErrorCode(err);
       if (code !== undefined && UNAVAILABLE.has(code)) {
         if (this.#enabled) this.#log.info({ code }, "assistant.threads.setStatus is not available to this app; the thinking status is off");
         this.#enabled = false;
       } else {
-        this.#log.debug({ err, channel }, "assistant.threads.setStatus failed");
+        log.debug({ err, channel }, "assistant.threads.setStatus failed");
       }
     });
   }

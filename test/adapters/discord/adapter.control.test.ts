@@ -142,9 +142,23 @@ describe("Discord adapter: queue, stop, replay, commands, failures", { timeout: 
       times: 1000,
     });
     const before = (await s.manager.history(`discord:${fake.ids.guild}:${fake.ids.other}`)).length;
+    const submitted = new Map<string, { key: string; jobId: string }>();
+    const onSubmitted = (e: { messageId: string; key: string; jobId: string }) => void submitted.set(e.messageId, e);
+    s.adapter.events.on("submitted", onSubmitted);
     const a = fake.say(`<@${fake.bot.id}> will this arrive?`, { channelId: fake.ids.other });
     const failed = await s.done(a);
+    s.adapter.events.off("submitted", onSubmitted);
     assert.deepEqual([failed.result, failed.code], ["failed", "delivery_failed"]);
+    // the adapter's lines about the failed reply carry the job id core gave it (and the conversation key)
+    const job = submitted.get(a);
+    assert.ok(job, "submitted");
+    const mine = s.logger.lines.filter((l) => (l.obj as { messageId?: string }).messageId === a);
+    const editFailed = mine.find((l) => l.msg === "discord: could not update the reply");
+    assert.ok(editFailed, "the failed post was logged");
+    assert.deepEqual([(editFailed.obj as { jobId?: string }).jobId, (editFailed.obj as { key?: string }).key], [job.jobId, job.key]);
+    const notDelivered = mine.find((l) => l.msg === "discord: the reply could not be delivered");
+    assert.equal((notDelivered?.obj as { jobId?: string } | undefined)?.jobId, job.jobId);
+    for (const l of mine.filter((l) => l.level === "warn")) assert.equal((l.obj as { jobId?: string }).jobId, job.jobId, `"${l.msg}" carries the job id`);
     assert.match(fake.repliesTo(a).map((m) => m.content).join(), /could not be delivered/u);
     failing = false;
     const b = fake.say(`<@${fake.bot.id}> and now?`, { channelId: fake.ids.other });

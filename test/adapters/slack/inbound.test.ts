@@ -65,6 +65,7 @@ function setup() {
   const posts: Array<{ channel: string; thread_ts?: string; text: string }> = [];
   const api = {
     call: <T>(fn: () => Promise<T>) => fn(),
+    withLogger: () => api,
     post: async (args: { channel: string; thread_ts?: string; text: string }) => {
       posts.push(args);
       return `9${posts.length}.0`;

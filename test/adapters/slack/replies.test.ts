@@ -91,7 +91,50 @@ test("a 429 on chat.update is waited out (Retry-After) and the final text still 
   const updates = h.fake.callsTo("chat.update").filter((c) => c.args.ts === reply.ts);
   const limited = updates.findIndex((c) => c.response.status === 429);
   assert.ok(limited >= 0 && updates.slice(limited + 1).some((c) => c.response.ok === true), "updated again after the wait");
+  // the retry came no sooner than Retry-After (1 s) after the 429'd call, by the fake's arrival times
+  const retried = updates[limited + 1];
+  assert.ok(retried.at - updates[limited].at >= 1000, `retried ${retried.at - updates[limited].at} ms after the 429`);
+  // and the reply's updates were never closer together than updateIntervalMs
+  for (let i = 1; i < updates.length; i++) {
+    const gap = updates[i].at - updates[i - 1].at;
+    assert.ok(gap >= h.options.updateIntervalMs, `chat.update #${i} came ${gap} ms after the previous one (interval ${h.options.updateIntervalMs} ms)`);
+  }
   assert.equal(h.fake.thread("C1", ts).length, 1);
+});
+
+test("a failed chat.update is logged with the job id core gave the message (and its conversation key)", async () => {
+  const ids: string[] = [];
+  const submit = h.manager.submit.bind(h.manager);
+  h.manager.submit = async (...args: Parameters<typeof submit>) => {
+    const handle = await submit(...args);
+    ids.push(handle.id);
+    return handle;
+  };
+  try {
+    engine.replies.push({ manual: true });
+    const ts = await ask();
+    const call = await engine.waitForCalls(engine.calls.length + 1);
+    await h.fake.waitFor(() => h.fake.thread("C1", ts).length === 1, "the placeholder");
+    assert.equal(ids.length, 1, "submitted once");
+    const before = h.logs.filter((l) => l.msg === "Slack reply update failed").length;
+    h.fake.fail("chat.update", { error: "internal_error" });
+    call.emit("Partly ");
+    await h.waitForLog("Slack reply update failed", before + 1);
+    call.emit("done.");
+    call.finish();
+    await h.waitForReply("C1", ts, (m) => shownText(m[0]) === "Partly done.");
+    const line = h.logs.filter((l) => l.msg === "Slack reply update failed").at(-1)!;
+    assert.equal(line.obj.jobId, ids[0]);
+    assert.equal(line.obj.key, `slack:T1:C1:${ts}`);
+    assert.equal(line.obj.messageTs, ts);
+    // every adapter line about this message written after submit carries the same job id
+    const mine = h.logs.filter((l) => l.obj.messageTs === ts);
+    const submitted = mine.findIndex((l) => l.msg === "Slack message submitted");
+    assert.ok(submitted >= 0);
+    for (const l of mine.slice(submitted)) assert.equal(l.obj.jobId, ids[0], `"${l.msg}" carries the job id`);
+  } finally {
+    delete (h.manager as { submit?: unknown }).submit;
+  }
 });
 
 test("a 429 on chat.postMessage is retried once it has passed: one message, never two", async () => {
