@@ -1,11 +1,8 @@
-import { mkdir } from "node:fs/promises";
-import path from "node:path";
-import Keyv from "keyv";
-import KeyvSqlite from "@keyv/sqlite";
-import KeyvRedis, { createClient } from "@keyv/redis";
+import type Keyv from "keyv";
 import { GlmbotError } from "./errors.js";
 import { groupExchanges } from "./exchanges.js";
 import { KeyedChain } from "./keyedChain.js";
+import { openKeyv } from "./openKeyv.js";
 import type { StoredTurn } from "./ports.js";
 
 /** What is stored per conversation key. Turns are oldest first and always complete exchanges. */
@@ -57,38 +54,12 @@ export interface ConversationStoreOptions {
 
 const NAMESPACE = "glmbot";
 const RECORD_VERSION = 1;
-const REDIS_CONNECT_TIMEOUT_MS = 5_000;
-const REDIS_RECONNECT_TRIES = 3;
 
 /** Opens a keyv-backed {@link ConversationStore}. Rejects with `config_invalid` for an unknown URL scheme. */
 export async function createConversationStore(options: ConversationStoreOptions): Promise<ConversationStore> {
   if (!(options.maxTurns >= 2)) throw new GlmbotError("config_invalid", "maxTurns must be at least 2.");
   if (!(options.idleTtlMs >= 0)) throw new GlmbotError("config_invalid", "idleTtlMs must be 0 (never) or positive.");
-  const url = options.url ?? `sqlite://${path.join(options.dataDir, "glmbot.sqlite")}`;
-  let keyv: Keyv;
-  if (/^rediss?:\/\//.test(url)) {
-    // Fail fast instead of hanging: commands issued while disconnected reject at once (no offline queue),
-    // and a connection attempt gives up after a few tries (the next command tries again).
-    const client = createClient({
-      url,
-      disableOfflineQueue: true,
-      socket: {
-        connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
-        reconnectStrategy: (retries: number) => (retries >= REDIS_RECONNECT_TRIES ? new Error("Redis is unreachable.") : 100 * 2 ** retries),
-      },
-    });
-    client.on("error", (error: unknown) => options.onError?.(error));
-    const store = new KeyvRedis(client, { throwOnErrors: true });
-    keyv = new Keyv({ store, namespace: NAMESPACE, throwOnErrors: true, useKeyPrefix: false });
-  } else if (url.startsWith("sqlite://")) {
-    const file = url.slice("sqlite://".length);
-    if (file !== ":memory:") await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-    const store = new KeyvSqlite({ uri: url, table: NAMESPACE, keySize: 1024, busyTimeout: 5_000 });
-    keyv = new Keyv({ store, namespace: NAMESPACE, throwOnErrors: true });
-  } else {
-    throw new GlmbotError("config_invalid", "The memory URL must start with redis://, rediss:// or sqlite://.");
-  }
-  keyv.on("error", (error: unknown) => options.onError?.(error));
+  const keyv = await openKeyv({ url: options.url, dataDir: options.dataDir, namespace: NAMESPACE, keySize: 1024, onError: options.onError });
   return new KeyvConversationStore(keyv, options);
 }
 

@@ -1,6 +1,6 @@
 /**
  * The Slack adapter's small persistent state, in keyv on the same backend as core's memory (its own SQLite
- * table `slack` in the same file, or the `glmbot-slack` namespace in the same Redis):
+ * table `glmbot_slack` in the same file, or the `glmbot_slack` namespace in the same Redis; see core's openKeyv):
  * - delivery dedupe: event ids (`event:<event_id>`) and messages (`msg:<team>:<channel>:<ts>`), so that a
  *   retried delivery, a Socket Mode re-send or the `app_mention` + `message` pair of one mention produce one
  *   job; remembered `dedupeTtlMs` (≥ 10 minutes; Slack retries for about 5) and across restarts;
@@ -12,12 +12,8 @@
  * checked before any await); two replicas sharing Redis could both claim one delivery in a window of a few
  * milliseconds (keyv has no set-if-absent), so run one Slack-connected replica.
  */
-import { mkdir } from "node:fs/promises";
-import path from "node:path";
-import Keyv from "keyv";
-import KeyvSqlite from "@keyv/sqlite";
-import KeyvRedis, { createClient } from "@keyv/redis";
-import { GlmbotError } from "../../core/errors.js";
+import type Keyv from "keyv";
+import { openKeyv } from "../../core/openKeyv.js";
 
 export interface SlackStore {
   /**
@@ -50,20 +46,7 @@ export const threadKey = (team: string, channel: string, threadTs: string): stri
 
 /** Opens the store. Rejects with `config_invalid` for an unknown URL scheme. */
 export async function createSlackStore(options: SlackStoreOptions): Promise<SlackStore> {
-  const url = options.url || `sqlite://${path.join(options.dataDir, "glmbot.sqlite")}`;
-  let keyv: Keyv;
-  if (/^rediss?:\/\//.test(url)) {
-    const client = createClient({ url, disableOfflineQueue: true, socket: { connectTimeout: 5_000, reconnectStrategy: (n: number) => (n >= 3 ? new Error("Redis is unreachable.") : 100 * 2 ** n) } });
-    client.on("error", (error: unknown) => options.onError?.(error));
-    keyv = new Keyv({ store: new KeyvRedis(client, { throwOnErrors: true }), namespace: "glmbot-slack", throwOnErrors: true, useKeyPrefix: false });
-  } else if (url.startsWith("sqlite://")) {
-    const file = url.slice("sqlite://".length);
-    if (file !== ":memory:") await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-    keyv = new Keyv({ store: new KeyvSqlite({ uri: url, table: "slack", keySize: 512, busyTimeout: 5_000 }), namespace: "slack", throwOnErrors: true });
-  } else {
-    throw new GlmbotError("config_invalid", "The memory URL must start with redis://, rediss:// or sqlite://.");
-  }
-  keyv.on("error", (error: unknown) => options.onError?.(error));
+  const keyv = await openKeyv({ url: options.url, dataDir: options.dataDir, namespace: "glmbot_slack", keySize: 512, onError: options.onError });
   return new KeyvSlackStore(keyv, options);
 }
 
