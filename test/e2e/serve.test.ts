@@ -27,6 +27,20 @@ interface Received {
   body: string;
 }
 
+/** A callback target on 127.0.0.1: records every POST (headers and raw body) and answers 204. */
+async function startCallbackReceiver(into: Received[]): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      into.push({ headers: req.headers, body });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
 describe("glmbot serve end to end", () => {
   let model: string;
   let dataDir: string;
@@ -54,16 +68,8 @@ describe("glmbot serve end to end", () => {
   before(async () => {
     model = await testModelPath({ flavor: "chatglm3", reply: REPLY });
     dataDir = mkdtempSync(path.join(tmpdir(), "glmbot-e2e-"));
-    callbackServer = createServer((req, res) => {
-      let body = "";
-      req.on("data", (d) => (body += d));
-      req.on("end", () => {
-        callbacks.push({ headers: req.headers, body });
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((r) => callbackServer.listen(0, "127.0.0.1", r));
-    const cbPort = (callbackServer.address() as AddressInfo).port;
+    let cbPort: number;
+    ({ server: callbackServer, port: cbPort } = await startCallbackReceiver(callbacks));
     callbackUrl = `http://127.0.0.1:${cbPort}/hooks/glmbot`;
     configFile = path.join(dataDir, "glmbot.yaml");
     writeFileSync(configFile, `webhook:\n  callbackAllowedPrefixes: ["http://127.0.0.1:${cbPort}/hooks/"]\nlog:\n  level: info\n`);
@@ -285,16 +291,7 @@ describe("glmbot serve without a model", () => {
 describe("glmbot serve shutdown with work in flight", () => {
   test("SIGTERM right after a callback request: the callback is still delivered, then the process exits 0", async () => {
     const received: Received[] = [];
-    const server = createServer((req, res) => {
-      let body = "";
-      req.on("data", (d) => (body += d));
-      req.on("end", () => {
-        received.push({ headers: req.headers, body });
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const port = (server.address() as AddressInfo).port;
+    const { server, port } = await startCallbackReceiver(received);
     const dataDir = mkdtempSync(path.join(tmpdir(), "glmbot-drain-"));
     const config = path.join(dataDir, "glmbot.yaml");
     writeFileSync(config, `webhook:\n  callbackAllowedPrefixes: ["http://127.0.0.1:${port}/"]\n`);

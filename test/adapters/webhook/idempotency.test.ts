@@ -89,12 +89,16 @@ test("IdempotencyStore: entries expire after the TTL (injected clock)", () => {
   assert.equal(store.begin("acme", "k2", "fp").state, "new");
 });
 
+/** POST the standard message over a real socket; the client may abort it (resolves null then). */
+function abortablePost(base: string, headers: Record<string, string>, signal: AbortSignal): Promise<Response | null> {
+  return fetch(`${base}/v1/messages`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(message()), signal }).catch(() => null);
+}
+
 test("a disconnected non-streaming client cancels its job, unless it sent an Idempotency-Key", async () => {
   const { app, service } = makeServer();
   service.hold();
   const base = await listen(app);
-  const post = (headers: Record<string, string>, signal: AbortSignal) =>
-    fetch(`${base}/v1/messages`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(message()), signal }).catch(() => null);
+  const post = (headers: Record<string, string>, signal: AbortSignal) => abortablePost(base, headers, signal);
   try {
     // Without a key: the job is cancelled.
     const a = new AbortController();
@@ -131,8 +135,7 @@ test("a sync client gone after partial text: nothing stored without a key; with 
   service.script = { deltas: ["first", " second"], pauseAt: 1 };
   service.hold();
   const base = await listen(app);
-  const post = (headers: Record<string, string>, signal: AbortSignal) =>
-    fetch(`${base}/v1/messages`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(message()), signal }).catch(() => null);
+  const post = (headers: Record<string, string>, signal: AbortSignal) => abortablePost(base, headers, signal);
   try {
     // Without a key: cancelled after "first"; the sink's end throws, so the partial exchange is not stored.
     const a = new AbortController();
